@@ -1,0 +1,23 @@
+/*
+ * clock — see clock.h.
+ */
+#include <time.h>
+
+#include "util/clock.h"
+#include "util/log.h"
+
+uint64_t
+clock_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("clock_gettime");
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t
+clock_ms(void)
+{
+	return clock_us() / 1000u;
+}

@@ -1,0 +1,13 @@
+/*
+ * clock — monotonic milliseconds for deadlines and wall-clock seconds for TTLs shown to
+ * people. Deadlines never use the wall clock: it can jump.
+ */
+#ifndef UTIL_CLOCK_H
+#define UTIL_CLOCK_H
+
+#include <stdint.h>
+
+uint64_t clock_ms(void);	/* CLOCK_MONOTONIC, milliseconds */
+uint64_t clock_us(void);	/* CLOCK_MONOTONIC, microseconds */
+
+#endif
