@@ -212,6 +212,9 @@ rr_parse(struct dns_msg *m, struct buf_rd *b, uint8_t section)
 	const char	*err;
 	size_t		 start;
 
+	/* The smallest record is 11 octets: root owner, type, class, TTL, RDLENGTH. */
+	if (buf_left(b) < 11)
+		return "rr truncated";
 	if (dns_name_read(b, &rr->owner) == -1)
 		return name_why(errno);
 	rr->type = buf_get16(b);
