@@ -293,7 +293,10 @@ short	 dns_query_events(const struct dns_query *);	/* POLLIN / POLLOUT */
 uint64_t dns_query_deadline(const struct dns_query *);	/* clock_ms() */
 void	 dns_query_io(struct dns_query *);
 void	 dns_query_timeout(struct dns_query *);
-/* Runs a poll(2) loop until nothing is in flight or timeout_ms passes; 0, or -1 on EINTR. */
+/*
+ * Runs a poll(2) loop until nothing is in flight (returns 0) or timeout_ms passes (-1,
+ * ETIMEDOUT; queries stay in flight) or poll fails (-1, errno).
+ */
 int	 dns_resolver_run(struct dns_resolver *, int timeout_ms);
 bool	 dns_resolver_busy(const struct dns_resolver *);
 

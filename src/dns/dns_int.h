@@ -60,6 +60,7 @@ struct dns_query {
 	bool			 badcookie_retried;
 	uint32_t		 dropped;
 	const char		*last_err;
+	uint16_t		 last_rcode;	/* of the last accepted reply, for RETRY results */
 	uint8_t			 out[2 + 512];	/* TCP length prefix, then the query */
 	size_t			 out_len, out_off;
 	uint8_t			*in;		/* TCP reply being read */

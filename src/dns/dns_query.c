@@ -179,8 +179,13 @@ dns_query_fail(struct dns_query *q, const char *why)
 	struct dns_result r;
 
 	dns_result_fail(&r, &q->qname, q->qtype, DNS_RETRY, why);
+	r.rcode = q->last_rcode;
 	r.facts.attempts = (uint8_t)q->attempt;
 	r.facts.dropped = q->dropped;
+	r.facts.id = q->id;
+	r.facts.sport = q->sport;
+	r.facts.tcp = q->tcp_mode;
+	r.facts.rtt_ms = (uint32_t)(clock_ms() - q->t_start);
 	if (q->srv != NULL)
 		r.facts.server = q->srv->addr;
 	dns_query_finish(q, &r);
@@ -434,6 +439,7 @@ dns_query_reply(struct dns_query *q, const uint8_t *pkt, size_t len, bool tcp)
 		/* SERVFAIL, REFUSED and friends: another server may do better. */
 		const char *rwhy = r.why;
 
+		q->last_rcode = r.rcode;
 		dns_result_clear(&r);
 		dns_query_next(q, rwhy);
 		return true;
