@@ -52,12 +52,12 @@ fold(uint8_t c)
 int
 dns_name_read(struct buf_rd *b, struct dns_name *n)
 {
-	struct buf_rd	 r = *b;
-	size_t		 after = 0, limit, at, target;
-	unsigned	 hops = 0;
-	bool		 jumped = false;
-	uint8_t		 c, lo, len = 0;
-	int		 e = 0;
+	struct buf_rd r = *b;
+	size_t after = 0, limit, at, target;
+	unsigned hops = 0;
+	bool jumped = false;
+	uint8_t c, lo, len = 0;
+	int e = 0;
 
 	/*
 	 * limit is the lowest offset this name has touched so far: the start of the name,
@@ -143,14 +143,14 @@ dns_name_write(struct buf_wr *w, const struct dns_name *n)
 static bool
 is_special(uint8_t c)
 {
-	return c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' || c == ')' ||
-	    c == '@' || c == '$';
+	return c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' || c == ')' || c == '@' ||
+	    c == '$';
 }
 
 struct strout {
-	char	*p;
-	size_t	 size;
-	size_t	 len;		/* would-be length, like strlcpy's result */
+	char *p;
+	size_t size;
+	size_t len; /* would-be length, like strlcpy's result */
 };
 
 static void
@@ -164,9 +164,9 @@ out_c(struct strout *o, char c)
 size_t
 dns_name_to_str(const struct dns_name *n, char *buf, size_t size)
 {
-	struct strout	 o = { buf, size, 0 };
-	size_t		 i = 0, j, l;
-	uint8_t		 c;
+	struct strout o = {buf, size, 0};
+	size_t i = 0, j, l;
+	uint8_t c;
 
 	/* Bounded by n->len: a bad hand-built name ends early instead of overrunning. */
 	while (i < n->len && n->wire[i] != 0) {
@@ -203,9 +203,9 @@ is_digit(char c)
 int
 dns_name_from_str(struct dns_name *n, const char *s)
 {
-	struct dns_name	 t;
-	size_t		 lenpos = 0, len = 1, v;
-	unsigned	 lab = 0;
+	struct dns_name t;
+	size_t lenpos = 0, len = 1, v;
+	unsigned lab = 0;
 
 	if (s == NULL || *s == '\0')
 		return -1;
@@ -218,13 +218,13 @@ dns_name_from_str(struct dns_name *n, const char *s)
 	while (*s != '\0') {
 		if (*s == '.') {
 			if (lab == 0)
-				return -1;	/* empty label: leading dot or ".." */
+				return -1; /* empty label: leading dot or ".." */
 			t.wire[lenpos] = (uint8_t)lab;
 			lab = 0;
 			lenpos = len++;
 			s++;
 			if (*s == '\0')
-				len--;	/* the trailing dot: the root label comes below */
+				len--; /* the trailing dot: the root label comes below */
 			if (len > DNS_NAME_MAX - 1)
 				return -1;
 			continue;
@@ -301,10 +301,10 @@ dns_name_lower(struct dns_name *n)
 int
 dns_name_0x20(struct dns_name *n)
 {
-	uint8_t	 bits[(DNS_NAME_MAX + 7) / 8];
-	size_t	 i, nbytes = ((size_t)n->len + 7) / 8;
-	int	 letters = 0;
-	uint8_t	 c;
+	uint8_t bits[(DNS_NAME_MAX + 7) / 8];
+	size_t i, nbytes = ((size_t)n->len + 7) / 8;
+	int letters = 0;
+	uint8_t c;
 
 	/* One random bit per octet from the kernel CSPRNG; only letters use theirs. */
 	rand_bytes(bits, nbytes);
@@ -325,8 +325,8 @@ dns_name_0x20(struct dns_name *n)
 int
 dns_name_labels(const struct dns_name *n)
 {
-	size_t	i = 0;
-	int	count = 0;
+	size_t i = 0;
+	int count = 0;
 
 	while (i < n->len && n->wire[i] != 0) {
 		count++;

@@ -86,9 +86,9 @@ name_why(int e)
 static const char *
 rdata_parse(struct dns_msg *m, struct dns_rr *rr, size_t start)
 {
-	struct buf_rd	 rd;
-	size_t		 end = start + rr->rdlen;
-	uint8_t		 l;
+	struct buf_rd rd;
+	size_t end = start + rr->rdlen;
+	uint8_t l;
 
 	buf_rd_init(&rd, m->wire, end);
 	buf_seek(&rd, start);
@@ -161,9 +161,9 @@ rdata_parse(struct dns_msg *m, struct dns_rr *rr, size_t start)
 static const char *
 opt_parse(struct dns_msg *m, const struct dns_rr *rr, size_t start)
 {
-	struct dns_edns	*e = &m->edns;
-	struct buf_rd	 rd;
-	uint16_t	 code, olen;
+	struct dns_edns *e = &m->edns;
+	struct buf_rd rd;
+	uint16_t code, olen;
 
 	/* RFC 6891 §6.1.1: one OPT at most, in the additional section, owner the root. */
 	if (rr->section != DNS_S_AR)
@@ -193,7 +193,7 @@ opt_parse(struct dns_msg *m, const struct dns_rr *rr, size_t start)
 		/* RFC 7873 §4: client cookie 8 octets, server cookie 8 to 32. */
 		if (olen != DNS_COOKIE_CLIENT &&
 		    (olen < DNS_COOKIE_CLIENT + DNS_COOKIE_SERVER_MIN ||
-		    olen > DNS_COOKIE_CLIENT + DNS_COOKIE_SERVER_MAX))
+			olen > DNS_COOKIE_CLIENT + DNS_COOKIE_SERVER_MAX))
 			return "bad cookie length";
 		e->has_cookie = true;
 		buf_get(&rd, e->ccookie, DNS_COOKIE_CLIENT);
@@ -208,9 +208,9 @@ opt_parse(struct dns_msg *m, const struct dns_rr *rr, size_t start)
 static const char *
 rr_parse(struct dns_msg *m, struct buf_rd *b, uint8_t section)
 {
-	struct dns_rr	*rr = &m->rr[m->nrr];
-	const char	*err;
-	size_t		 start;
+	struct dns_rr *rr = &m->rr[m->nrr];
+	const char *err;
+	size_t start;
 
 	/* The smallest record is 11 octets: root owner, type, class, TTL, RDLENGTH. */
 	if (buf_left(b) < 11)
@@ -245,10 +245,10 @@ rr_parse(struct dns_msg *m, struct buf_rd *b, uint8_t section)
 int
 dns_msg_parse(struct dns_msg *m, const void *p, size_t len, const char **why)
 {
-	struct buf_rd	 b;
-	const char	*err = NULL;
-	size_t		 total, i;
-	uint8_t		 section;
+	struct buf_rd b;
+	const char *err = NULL;
+	size_t total, i;
+	uint8_t section;
 
 	memset(m, 0, sizeof(*m));
 	if (why != NULL)
@@ -353,16 +353,17 @@ opt_write(struct buf_wr *w, const struct dns_edns *e, uint8_t ext_rcode)
 {
 	uint16_t udp = e->udp_size;
 
-	if (e->has_cookie && (e->scookie_len > DNS_COOKIE_SERVER_MAX ||
-	    (e->scookie_len > 0 && e->scookie_len < DNS_COOKIE_SERVER_MIN))) {
+	if (e->has_cookie &&
+	    (e->scookie_len > DNS_COOKIE_SERVER_MAX ||
+		(e->scookie_len > 0 && e->scookie_len < DNS_COOKIE_SERVER_MIN))) {
 		w->err = true;
 		return;
 	}
-	buf_put8(w, 0);				/* owner: the root */
+	buf_put8(w, 0); /* owner: the root */
 	buf_put16(w, DNS_T_OPT);
 	buf_put16(w, udp);
-	buf_put32(w, (uint32_t)ext_rcode << 24 | (uint32_t)e->version << 16 |
-	    (e->do_bit ? DNS_EDNS_DO : 0));
+	buf_put32(w,
+	    (uint32_t)ext_rcode << 24 | (uint32_t)e->version << 16 | (e->do_bit ? DNS_EDNS_DO : 0));
 	if (!e->has_cookie) {
 		buf_put16(w, 0);
 		return;
@@ -374,13 +375,19 @@ opt_write(struct buf_wr *w, const struct dns_edns *e, uint8_t ext_rcode)
 	buf_put(w, e->scookie, e->scookie_len);
 }
 
+/*
+ * RFC 1035 §4.1.1 query: RD set, one question of class IN. With edns present, an OPT
+ * (RFC 6891 §6.1.2) with edns->udp_size (0 means DNS_EDNS_BUFSIZE), the DO bit, and the
+ * COOKIE option (RFC 7873 §4) when has_cookie: the client cookie, then the server cookie
+ * we were last given, if any.
+ */
 size_t
-dns_query_write(uint8_t *out, size_t cap, uint16_t id, const struct dns_name *qname,
-    uint16_t qtype, const struct dns_edns *edns)
+dns_query_write(uint8_t *out, size_t cap, uint16_t id, const struct dns_name *qname, uint16_t qtype,
+    const struct dns_edns *edns)
 {
-	struct buf_wr		w;
-	struct dns_edns		e;
-	bool			opt = edns != NULL && edns->present;
+	struct buf_wr w;
+	struct dns_edns e;
+	bool opt = edns != NULL && edns->present;
 
 	buf_wr_init(&w, out, cap);
 	buf_put16(&w, id);
@@ -404,7 +411,7 @@ dns_query_write(uint8_t *out, size_t cap, uint16_t id, const struct dns_name *qn
 static void
 rr_write(struct buf_wr *w, const struct dns_rr *rr)
 {
-	size_t	lenpos, start;
+	size_t lenpos, start;
 
 	dns_name_write(w, &rr->owner);
 	buf_put16(w, rr->type);
@@ -462,13 +469,18 @@ rr_write(struct buf_wr *w, const struct dns_rr *rr)
 	buf_patch16(w, lenpos, (uint16_t)(w->len - start));
 }
 
+/*
+ * Writes m without compression: QDCOUNT 1 if m->qdcount is set, the other counts from
+ * m->rr (whose sections may come in any order) plus the OPT when m->edns.present. Known
+ * types are written from their decoded fields, others from rdata/rdlen.
+ */
 size_t
 dns_msg_write(uint8_t *out, size_t cap, const struct dns_msg *m)
 {
-	struct buf_wr	 w;
-	size_t		 count[3] = { 0, 0, 0 }, i;
-	uint16_t	 rc;
-	uint8_t		 s;
+	struct buf_wr w;
+	size_t count[3] = {0, 0, 0}, i;
+	uint16_t rc;
+	uint8_t s;
 
 	for (i = 0; i < m->nrr; i++) {
 		if (m->rr[i].section > DNS_S_AR)
@@ -512,22 +524,50 @@ dns_msg_write(uint8_t *out, size_t cap, const struct dns_msg *m)
 /* Names of things. */
 
 static const struct {
-	uint16_t	 type;
-	const char	*name;
+	uint16_t type;
+	const char *name;
 } types[] = {
-	{ DNS_T_A, "A" }, { DNS_T_NS, "NS" }, { DNS_T_CNAME, "CNAME" }, { DNS_T_SOA, "SOA" },
-	{ DNS_T_PTR, "PTR" }, { 13, "HINFO" }, { DNS_T_MX, "MX" }, { DNS_T_TXT, "TXT" },
-	{ DNS_T_AAAA, "AAAA" }, { 33, "SRV" }, { 35, "NAPTR" }, { 39, "DNAME" },
-	{ DNS_T_OPT, "OPT" }, { DNS_T_DS, "DS" }, { DNS_T_RRSIG, "RRSIG" },
-	{ DNS_T_NSEC, "NSEC" }, { DNS_T_DNSKEY, "DNSKEY" }, { 50, "NSEC3" },
-	{ 51, "NSEC3PARAM" }, { DNS_T_TLSA, "TLSA" }, { 64, "SVCB" }, { 65, "HTTPS" },
-	{ 99, "SPF" }, { 251, "IXFR" }, { 252, "AXFR" }, { DNS_T_ANY, "ANY" },
-	{ 257, "CAA" },
+    {DNS_T_A, "A"},
+    {DNS_T_NS, "NS"},
+    {DNS_T_CNAME, "CNAME"},
+    {DNS_T_SOA, "SOA"},
+    {DNS_T_PTR, "PTR"},
+    {13, "HINFO"},
+    {DNS_T_MX, "MX"},
+    {DNS_T_TXT, "TXT"},
+    {DNS_T_AAAA, "AAAA"},
+    {33, "SRV"},
+    {35, "NAPTR"},
+    {39, "DNAME"},
+    {DNS_T_OPT, "OPT"},
+    {DNS_T_DS, "DS"},
+    {DNS_T_RRSIG, "RRSIG"},
+    {DNS_T_NSEC, "NSEC"},
+    {DNS_T_DNSKEY, "DNSKEY"},
+    {50, "NSEC3"},
+    {51, "NSEC3PARAM"},
+    {DNS_T_TLSA, "TLSA"},
+    {64, "SVCB"},
+    {65, "HTTPS"},
+    {99, "SPF"},
+    {251, "IXFR"},
+    {252, "AXFR"},
+    {DNS_T_ANY, "ANY"},
+    {257, "CAA"},
 };
 
 static const char *const rcodes[] = {
-	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
-	"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+    "NOERROR",
+    "FORMERR",
+    "SERVFAIL",
+    "NXDOMAIN",
+    "NOTIMP",
+    "REFUSED",
+    "YXDOMAIN",
+    "YXRRSET",
+    "NXRRSET",
+    "NOTAUTH",
+    "NOTZONE",
 };
 
 /*
@@ -537,9 +577,9 @@ static const char *const rcodes[] = {
 static const char *
 ring_fmt(const char *prefix, unsigned v)
 {
-	static _Thread_local char	ring[4][24];
-	static _Thread_local unsigned	next;
-	char				*p = ring[next++ % 4];
+	static _Thread_local char ring[4][24];
+	static _Thread_local unsigned next;
+	char *p = ring[next++ % 4];
 
 	snprintf(p, sizeof(ring[0]), "%s%u", prefix, v);
 	return p;
@@ -553,14 +593,14 @@ dns_type_str(uint16_t t)
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (types[i].type == t)
 			return types[i].name;
-	return ring_fmt("TYPE", t);		/* RFC 3597 §5 */
+	return ring_fmt("TYPE", t); /* RFC 3597 §5 */
 }
 
 int
 dns_type_from_str(const char *s)
 {
-	size_t	i;
-	long	v = 0;
+	size_t i;
+	long v = 0;
 
 	if (s == NULL)
 		return -1;
@@ -584,7 +624,7 @@ dns_rcode_str(uint16_t rc)
 	if (rc < sizeof(rcodes) / sizeof(rcodes[0]))
 		return rcodes[rc];
 	if (rc == 16)
-		return "BADVERS";	/* RFC 6891 §9 */
+		return "BADVERS"; /* RFC 6891 §9 */
 	if (rc == DNS_R_BADCOOKIE)
 		return "BADCOOKIE";
 	return ring_fmt("RCODE", rc);
@@ -592,9 +632,9 @@ dns_rcode_str(uint16_t rc)
 
 /* A bounded string builder: always NUL-terminated, silently cut when full. */
 struct sb {
-	char	*p;
-	size_t	 size;
-	size_t	 len;
+	char *p;
+	size_t size;
+	size_t len;
 };
 
 static void
@@ -656,9 +696,9 @@ sb_ddd(struct sb *b, uint8_t c)
 static void
 sb_txt(struct sb *b, const struct dns_rr *rr)
 {
-	struct buf_rd	 rd;
-	uint8_t		 l, c;
-	bool		 first = true;
+	struct buf_rd rd;
+	uint8_t l, c;
+	bool first = true;
 
 	buf_rd_init(&rd, rr->rdata, rr->rdata != NULL ? rr->rdlen : 0);
 	while (buf_left(&rd) > 0) {
@@ -687,9 +727,9 @@ sb_txt(struct sb *b, const struct dns_rr *rr)
 const char *
 dns_rdata_str(const struct dns_rr *rr, char *buf, size_t size)
 {
-	struct sb	 b = { buf, size, 0 };
-	char		 a[INET6_ADDRSTRLEN];
-	size_t		 n;
+	struct sb b = {buf, size, 0};
+	char a[INET6_ADDRSTRLEN];
+	size_t n;
 
 	if (size == 0)
 		return buf;
