@@ -17,6 +17,9 @@
 #   (iii) cache on: the poisoned additional records were never cached (poison.ZONE comes
 #         from the network with the true address, then from the cache, still true).
 #   (iv)  TC=1 for tc* names: answered over TCP, true.
+#   (v)   a server that lower-cases the question: the first UDP reply is dropped (qcase),
+#         TCP shows the server does not preserve case, later queries go without 0x20.
+#   (vi)  identical lookups in flight are coalesced into one query (RFC 5452 §5).
 #
 # Runs in a private network namespace when it can (see lib.sh e2e_netns). TAP output;
 # every wait bounded; the fake stopped by PID. Run: BUILD=build/san bash tests/e2e/dns_forge.sh
@@ -90,7 +93,7 @@ load() {	# load NAME
 	done < <(python3 - "$TMP/$1.out" "$TMP/$1.stats" "$TRUE" "$EVIL" <<'EOF'
 import json, sys
 out, stats, true, evil = sys.argv[1:5]
-n = ok_true = bad = tcp = not_ok = x = 0
+n = ok_true = bad = tcp = not_ok = x = x20 = 0
 def flat(prefix, obj):
     for k, v in obj.items():
         if isinstance(v, dict):
@@ -113,12 +116,14 @@ for line in open(out):
         ok_true += d["status"] == "OK" and d["addrs"] == [true]
         bad += evil in d["addrs"]
         tcp += d.get("tcp") is True
+        x20 += d.get("x20") is True
         not_ok += d["status"] != "OK"
 print("n", n)
 print("ok_true", ok_true)
 print("evil", bad)
 print("tcp", tcp)
 print("not_ok", not_ok)
+print("x20", x20)
 try:
     flat("f.", json.load(open(stats)))
 except (OSError, ValueError):
@@ -194,5 +199,29 @@ is "$(v tcp)" "$N_TC" "(iv) every answer came over TCP"
 is "$(v evil)" 0 "(iv) no result carries the attacker's address"
 cmp_ok "$(v s.tc_tcp)" -ge "$N_TC" "(iv) TC=1 moved $(v s.tc_tcp) queries to TCP"
 cmp_ok "$(v f.answers.tcp)" -ge "$N_TC" "(iv) the fake answered $(v f.answers.tcp) over TCP"
+
+# --- (v) a server without 0x20 is found over TCP, then used without it -------------------
+N_LOWER=100
+start_fake lower --honest --lowercase
+drive lower -n "$N_LOWER" -p 1
+ok $? "(v) dnsdrive ran $N_LOWER lookups, one at a time"
+stop_fake
+load lower
+is "$(v ok_true)" "$N_LOWER" "(v) all $N_LOWER lookups OK with the true address"
+is "$(v s.no0x20)" 1 "(v) the server was found not to preserve case, once"
+is "$(v s.dropped.qcase)" 1 "(v) only the first reply was dropped for its case"
+is "$(v s.suspect_tcp)" 1 "(v) only the first query needed TCP"
+is "$(v x20)" 0 "(v) no answer claims a verified 0x20 echo"
+
+# --- (vi) coalescing -----------------------------------------------------------------------
+N_SAME=50
+start_fake same --honest
+drive same -N "same.$ZONE" -n "$N_SAME" -p "$N_SAME"
+ok $? "(vi) dnsdrive ran $N_SAME lookups of one name at once"
+stop_fake
+load same
+is "$(v ok_true)" "$N_SAME" "(vi) all $N_SAME lookups OK with the true address"
+is "$(v s.queries)" 1 "(vi) one query went to the network"
+is "$(v s.coalesced)" $((N_SAME - 1)) "(vi) the other $((N_SAME - 1)) waited on it"
 
 done_testing

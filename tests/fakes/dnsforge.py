@@ -274,6 +274,9 @@ class Forge:
                 flags |= TC
         if qname_wire is None:
             qname_wire = q.qname_wire
+            if self.args.lowercase:
+                # A server that does not preserve the case of the question (no 0x20).
+                qname_wire = name_wire(q.lower_labels())
         answers = []
         if not tc and rcode == 0:
             rdata = self.rdata_for(q.qtype, evil)
@@ -539,6 +542,8 @@ def main():
     ap.add_argument("--cookies", action="store_true", help="act as an RFC 7873 server")
     ap.add_argument("--tc-names", action="store_true", help="TC=1 over UDP for tc* names")
     ap.add_argument("--honest", action="store_true", help="no forgeries, no poison")
+    ap.add_argument("--lowercase", action="store_true",
+                    help="echo the question in lower case, as servers without 0x20 do")
     ap.add_argument("--stats", help="JSON counters, rewritten every second and at exit")
     ap.add_argument("--log", help="one line per UDP query: id sport qname qtype")
     ap.add_argument("--max-seconds", type=float, default=120.0)
