@@ -14,11 +14,12 @@ ALL_LDFLAGS += $(SAN_FLAGS)
 HARDEN := -fstack-protector-strong -fPIE
 endif
 
-LIB_SRC	= $(wildcard src/util/*.c src/dns/*.c)
+LIB_SRC	= $(wildcard src/util/*.c src/dns/*.c src/smtp/*.c src/queue/*.c src/conf/*.c \
+	  src/ipc/*.c src/tls/*.c)
 LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB	= $(BUILD)/libmx.a
 
-PROGS	= mxlookup
+PROGS	= mxlookup $(if $(wildcard src/mxd/*.c),mxd)
 PROG_BIN = $(PROGS:%=$(BUILD)/%)
 
 UNIT_SRC = $(wildcard tests/unit/t_*.c)
@@ -42,7 +43,9 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/mxlookup: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/mxlookup/*.c)) $(LIB)
+# Each program is the objects of src/PROGRAM/ linked with the library.
+.SECONDEXPANSION:
+$(PROG_BIN): $(BUILD)/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard src/$$*/*.c)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
@@ -77,7 +80,7 @@ fuzz: deps
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "$(FUZZ_CC) $$f -> $(BUILD)/fuzz/$$n"; \
 	  $(FUZZ_CC) -std=c17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
-	    -o $(BUILD)/fuzz/$$n $$f $(LIB_SRC) -lbsd || exit 1; done
+	    -o $(BUILD)/fuzz/$$n $$f $(LIB_SRC) $(LIBS) || exit 1; done
 	@echo "run e.g.: $(BUILD)/fuzz/fuzz_dns_msg -max_total_time=300 fuzz/corpus/dns_msg"
 
 run: deps all

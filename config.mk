@@ -10,5 +10,5 @@ OPT	?= -O2 -g
 CFLAGS	?=
 LDFLAGS	?=
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
-LIBS	= -lbsd
+LIBS	= -lbsd -lssl -lcrypto -lcrypt
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

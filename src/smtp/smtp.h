@@ -1,0 +1,138 @@
+/*
+ * smtp — the SMTP protocol pieces that both mxd's server and (later) its client use:
+ * pure parsers for commands, paths and parameters, the DATA and BDAT body readers, and
+ * reply formatting with enhanced status codes. No I/O here: bytes in, structs out, so
+ * unit tests and fuzzers call these directly.
+ *
+ * Limits (RFC 5321 §4.5.3.1): command line 512 octets with CRLF, text line 1000 octets
+ * with CRLF, local part 64, domain 255, path 256. Exceeding one is a defined error, never
+ * a truncation.
+ */
+#ifndef SMTP_SMTP_H
+#define SMTP_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SMTP_CMD_MAX	 512	/* RFC 5321 §4.5.3.1.4, CRLF included */
+#define SMTP_CMD_EXT_MAX 4096	/* with ESMTP parameters (RFC 5321 §4.5.3.1.4 allows more) */
+#define SMTP_TEXT_MAX	 1000	/* §4.5.3.1.6, CRLF included */
+#define SMTP_LOCAL_MAX	 64	/* §4.5.3.1.1 */
+#define SMTP_DOMAIN_MAX	 255	/* §4.5.3.1.2 */
+#define SMTP_PATH_MAX	 256	/* §4.5.3.1.3 */
+#define SMTP_ADDR_MAX	 (SMTP_LOCAL_MAX * 4 + 1 + SMTP_DOMAIN_MAX + 1)	/* UTF-8 room */
+
+enum smtp_verb {
+	SMTP_V_UNKNOWN, SMTP_V_HELO, SMTP_V_EHLO, SMTP_V_MAIL, SMTP_V_RCPT, SMTP_V_DATA,
+	SMTP_V_BDAT, SMTP_V_RSET, SMTP_V_NOOP, SMTP_V_QUIT, SMTP_V_VRFY, SMTP_V_EXPN,
+	SMTP_V_HELP, SMTP_V_STARTTLS, SMTP_V_AUTH
+};
+
+/*
+ * A mailbox (RFC 5321 §4.1.2 Path / Mailbox), normalised: the local part unquoted
+ * (quoted-pair escapes resolved) kept as its octets, the domain lower-cased (or an address
+ * literal in brackets, as given). An empty path ("<>") has null = true.
+ */
+struct smtp_path {
+	bool	null;
+	bool	utf8;			/* local part or domain has octets >= 0x80 */
+	bool	quoted;			/* local part was a quoted string */
+	char	local[SMTP_LOCAL_MAX * 4 + 1];
+	char	domain[SMTP_DOMAIN_MAX + 1];
+	bool	domain_literal;		/* [192.0.2.1] or [IPv6:...] */
+};
+
+/* ESMTP parameters we understand; others make the command fail with 555 5.5.4. */
+enum smtp_body { SMTP_BODY_NONE, SMTP_BODY_7BIT, SMTP_BODY_8BITMIME, SMTP_BODY_BINARYMIME };
+enum smtp_ret { SMTP_RET_NONE, SMTP_RET_FULL, SMTP_RET_HDRS };
+
+#define SMTP_NOTIFY_NEVER   0x01	/* RFC 3461 §4.1 */
+#define SMTP_NOTIFY_SUCCESS 0x02
+#define SMTP_NOTIFY_FAILURE 0x04
+#define SMTP_NOTIFY_DELAY   0x08
+
+struct smtp_cmd {
+	enum smtp_verb	 verb;
+	/* HELO/EHLO: the domain or address literal; AUTH: mechanism; VRFY/HELP: argument. */
+	char		 arg[SMTP_CMD_EXT_MAX];
+	/* AUTH initial response (may be "="), empty if none. */
+	char		 arg2[SMTP_CMD_EXT_MAX];
+	struct smtp_path path;		/* MAIL, RCPT */
+	/* MAIL parameters (RFC 1870, 6152, 3030, 6531, 3461) */
+	bool		 has_size;
+	uint64_t	 size;
+	enum smtp_body	 body;
+	bool		 smtputf8;
+	enum smtp_ret	 ret;
+	char		 envid[101];	/* RFC 3461 §4.4: xtext-decoded, at most 100 */
+	char		 auth[SMTP_ADDR_MAX + 3];	/* MAIL AUTH=, RFC 4954 §5 */
+	/* RCPT parameters (RFC 3461) */
+	unsigned	 notify;	/* SMTP_NOTIFY_* bits, 0 = not given */
+	char		 orcpt[SMTP_ADDR_MAX + 16];	/* "rfc822;addr", decoded */
+	/* BDAT (RFC 3030) */
+	uint64_t	 chunk;
+	bool		 last;
+};
+
+/* What went wrong with a command, mapped to the reply the server must give. */
+struct smtp_perr {
+	int		 code;		/* 500, 501, 504, 553, 555 */
+	const char	*enh;		/* "5.5.2" */
+	const char	*text;		/* static */
+};
+
+/*
+ * Parses one command line (without CRLF; len excludes it). Returns 0 and fills cmd, or -1
+ * and fills err. Verb matching is case-insensitive (§2.4); SP between verb and argument
+ * exactly one; trailing spaces tolerated (§4.1.1 says none, clients send them).
+ * smtputf8: the client may use UTF-8 in paths (it gave SMTPUTF8 on MAIL, RFC 6531 §3.4).
+ */
+int	smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd, struct smtp_perr *err);
+
+/*
+ * Parses a Path "<...>" (source routes "@a,@b:" accepted and discarded, §4.1.2/Appendix C)
+ * at s..s+len; allow_null for MAIL FROM:<>; utf8_ok for SMTPUTF8 (RFC 6531 §3.3). Returns
+ * the number of bytes consumed (up to and including '>'), or -1 with err.
+ */
+int	smtp_path_parse(const char *s, size_t len, bool allow_null, bool utf8_ok,
+	    struct smtp_path *, struct smtp_perr *err);
+/* Writes "local@domain" (quoting the local part again when it needs it); "" for null. */
+size_t	smtp_path_str(const struct smtp_path *, char *, size_t);
+/* RFC 5321 §4.1.2 domain or address literal; used for EHLO/HELO arguments too. */
+bool	smtp_domain_valid(const char *, size_t, bool utf8_ok);
+
+/*
+ * DATA body reader (RFC 5321 §4.1.1.4, §4.5.2): feed it the raw bytes after "354" as they
+ * arrive; it removes dot-stuffing, finds the end ("CRLF.CRLF" only), and refuses bare CR
+ * and bare LF anywhere (SMTP smuggling, CVE-2023-51764/5/6) and lines over 1000 octets.
+ * Output is the message with CRLF line ends, written through the out callback.
+ */
+enum smtp_data_state { SMTP_DATA_MORE, SMTP_DATA_END, SMTP_DATA_ERR };
+enum smtp_data_err {
+	SMTP_DERR_NONE, SMTP_DERR_BARE_LF, SMTP_DERR_BARE_CR, SMTP_DERR_LINE_TOO_LONG,
+	SMTP_DERR_TOO_BIG, SMTP_DERR_OUTPUT
+};
+typedef int smtp_out_fn(void *arg, const void *, size_t);	/* 0 or -1 */
+struct smtp_data {
+	smtp_out_fn		*out;
+	void			*arg;
+	uint64_t		 max;		/* message size limit (octets after unstuffing) */
+	uint64_t		 size;		/* octets written so far */
+	size_t			 linelen;	/* octets in the current line */
+	uint8_t			 st;		/* private scanner state */
+	bool			 in_header;	/* still in the header section */
+	enum smtp_data_err	 err;
+	bool			 eightbit;	/* saw an octet >= 0x80 */
+};
+void	smtp_data_init(struct smtp_data *, uint64_t max, smtp_out_fn *, void *);
+/*
+ * Consumes up to len bytes; *used says how many (on END, bytes after the final CRLF.CRLF
+ * are not used: they are pipelined commands). After ERR, the caller keeps feeding until END
+ * (so the client's transfer is read to its end) and then replies with the error.
+ */
+enum smtp_data_state smtp_data_feed(struct smtp_data *, const uint8_t *, size_t, size_t *used);
+/* The reply for an error: code, enhanced code, text. */
+void	smtp_data_error(const struct smtp_data *, struct smtp_perr *);
+
+#endif
