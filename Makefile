@@ -45,7 +45,7 @@ $(LIB): $(LIB_OBJ)
 
 # Each program is the objects of src/PROGRAM/ linked with the library.
 .SECONDEXPANSION:
-$(PROG_BIN): $(BUILD)/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard src/$$*/*.c)) $(LIB)
+$(PROG_BIN): $(BUILD)/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard src/$$*/*.c))) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
