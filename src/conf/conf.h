@@ -57,6 +57,8 @@ struct conf {
 	/* Limits a busy site may tune; not in DESIGN §5's table but documented in mxd.conf(5). */
 	unsigned	 max_connections, max_per_client;
 	unsigned	 cmd_timeout, data_timeout;	/* seconds, RFC 5321 §4.5.3.2 */
+	unsigned	 greet_pause;		/* seconds before the 220 on MX ports; a
+						   client talking earlier is refused (default 0) */
 };
 
 /* Fills defaults (DESIGN §5). */

@@ -3,23 +3,49 @@
  * stderr do not interleave inside a line.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "util/log.h"
 
 static const char *log_prog = "mxd";
 static bool	   log_debug_on;
+static bool	   log_syslog;
 
 void
 log_init(const char *progname, bool debug)
 {
 	log_prog = progname;
 	log_debug_on = debug;
+}
+
+int
+log_open(const char *dest)
+{
+	int fd;
+
+	if (strcmp(dest, "stderr") == 0)
+		return 0;
+	if (strcmp(dest, "syslog") == 0) {
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		log_syslog = true;
+		return 0;
+	}
+	fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1)
+		return -1;
+	if (dup2(fd, STDERR_FILENO) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 void
@@ -50,6 +76,15 @@ log_vline(const char *tag, int err, const char *fmt, va_list ap)
 	}
 	if (len >= sizeof(line) - 1)
 		len = sizeof(line) - 2;
+	if (log_syslog) {
+		/* The program name and pid come from openlog(); skip our own prefix. */
+		size_t skip = strlen(log_prog) + 2;
+
+		line[len] = '\0';
+		syslog(err != 0 || tag[0] != '\0' ? LOG_WARNING : LOG_INFO, "%s",
+		    len > skip ? line + skip : line);
+		return;
+	}
 	line[len++] = '\n';
 	/* Nothing sensible is left to do if stderr itself fails. */
 	if (write(STDERR_FILENO, line, len) == -1)

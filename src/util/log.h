@@ -12,6 +12,11 @@
 #define LOG_LINE_MAX 2048
 
 void	log_init(const char *progname, bool debug);
+/*
+ * Where lines go: "stderr", "syslog" (facility mail), or a file path (opened for append
+ * and put on stderr, so children inherit it). Returns 0, or -1 with errno.
+ */
+int	log_open(const char *dest);
 void	log_setdebug(bool);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
