@@ -299,6 +299,11 @@ void	 dns_query_timeout(struct dns_query *);
  */
 int	 dns_resolver_run(struct dns_resolver *, int timeout_ms);
 bool	 dns_resolver_busy(const struct dns_resolver *);
+/*
+ * Frees finished and cancelled queries. dns_resolver_run() does it itself; a caller with
+ * its own event loop calls it once per round, outside any resolver callback.
+ */
+void	 dns_resolver_reap(struct dns_resolver *);
 
 /* Synchronous convenience over dns_lookup + dns_resolver_run; result owned by caller. */
 enum dns_status dns_resolve(struct dns_resolver *, const char *, uint16_t, struct dns_result *);

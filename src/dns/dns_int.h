@@ -122,7 +122,6 @@ bool	 dns_cache_get(struct dns_cache *, const struct dns_name *, uint16_t, uint6
 struct dns_query *dns_query_new(struct dns_resolver *, const struct dns_name *, uint16_t);
 void	 dns_query_start(struct dns_query *);
 void	 dns_query_kill(struct dns_query *);	/* no callbacks */
-void	 dns_resolver_reap(struct dns_resolver *);
 int	 dns_query_cmp(const struct dns_query *, const struct dns_query *);
 RB_PROTOTYPE(dns_inflight, dns_query, node, dns_query_cmp)
 

@@ -245,7 +245,12 @@ dns_mx_mx_cb(const struct dns_result *r, void *arg)
 		dns_mx_fail(job, r->status, r->why);
 		return;
 	}
-	p->hosts = calloc(DNS_MX_HOST_MAX, sizeof(*p->hosts));
+	for (size_t i = 0; i < r->nrr; i++)
+		if (r->rr[i].type == DNS_T_MX)
+			n++;
+	n = n == 0 ? 1 : n > DNS_MX_HOST_MAX ? DNS_MX_HOST_MAX : n;
+	p->hosts = calloc(n, sizeof(*p->hosts));
+	n = 0;
 	if (p->hosts == NULL) {
 		dns_mx_fail(job, DNS_RETRY, "out of memory");
 		return;

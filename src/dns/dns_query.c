@@ -203,8 +203,11 @@ dns_query_next(struct dns_query *q, const char *why)
 	dns_query_attempt(q, false);
 }
 
-/* Binds fd to a random port of the ephemeral range (RFC 5452 §10, RFC 6056). */
-static void
+/*
+ * Binds fd to a random port of the ephemeral range (RFC 5452 §10, RFC 6056) and returns
+ * it, or 0 when every try collided and connect() will pick one.
+ */
+static uint16_t
 dns_bind_random(struct dns_resolver *res, int fd, int family)
 {
 	struct net_addr	a;
@@ -228,11 +231,12 @@ dns_bind_random(struct dns_resolver *res, int fd, int family)
 			a.len = sizeof(*sin6);
 		}
 		if (bind(fd, (struct sockaddr *)&a.ss, a.len) == 0)
-			return;
+			return port;
 		if (errno != EADDRINUSE && errno != EACCES)
 			break;
 	}
 	/* Every try collided: connect() will bind a kernel-chosen (also random) port. */
+	return 0;
 }
 
 static uint16_t
@@ -257,13 +261,14 @@ dns_query_udp(struct dns_query *q)
 		dns_query_next(q, "socket failed");
 		return;
 	}
-	dns_bind_random(res, q->fd, fam);
+	q->sport = dns_bind_random(res, q->fd, fam);
 	if (connect(q->fd, (struct sockaddr *)&q->srv->addr.ss, q->srv->addr.len) == -1 ||
 	    send(q->fd, q->out + 2, q->out_len - 2, 0) == -1) {
 		dns_query_next(q, "send failed");
 		return;
 	}
-	q->sport = dns_local_port(q->fd);
+	if (q->sport == 0)
+		q->sport = dns_local_port(q->fd);
 	q->state = DNS_QS_UDP;
 	res->stats.udp_sent++;
 }

@@ -3,13 +3,16 @@
  *
  * The pool is refilled from getrandom(2) 256 bytes at a time and every byte handed out is
  * wiped from it, so a later memory disclosure does not reveal values already used. The
- * pool is per-process (fork() children must not share a pool: rand_bytes() notices a pid
- * change and discards the inherited bytes).
+ * pool is per-process: a pthread_atfork() child handler wipes it in every fork() child,
+ * so parent and child never hand out the same bytes (and no getpid() call per draw).
  */
 #include <sys/random.h>
 #include <sys/types.h>
 
+#include <pthread.h>
+
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,7 +23,14 @@
 
 static uint8_t	pool[RAND_POOL];
 static size_t	pool_left;
-static pid_t	pool_pid;
+static bool	pool_hooked;
+
+static void
+rand_forget(void)
+{
+	explicit_bzero(pool, sizeof(pool));
+	pool_left = 0;
+}
 
 static void
 rand_kernel(void *p, size_t n)
@@ -46,10 +56,10 @@ rand_bytes(void *p, size_t n)
 	uint8_t	*out = p;
 	size_t	 k;
 
-	if (pool_pid != getpid()) {
-		explicit_bzero(pool, sizeof(pool));
-		pool_left = 0;
-		pool_pid = getpid();
+	if (!pool_hooked) {
+		if (pthread_atfork(NULL, NULL, rand_forget) != 0)
+			fatalx("pthread_atfork");
+		pool_hooked = true;
 	}
 	if (n > RAND_POOL) {
 		rand_kernel(p, n);
