@@ -76,4 +76,21 @@ int	conf_duration(const char *, unsigned *);
 bool	conf_is_local_domain(const struct conf *, const char *domain);
 bool	conf_in_relay_networks(const struct conf *, const struct net_addr *);
 
+/*
+ * users file (conf_users.c): the AUTH credentials of the `users` key, one "name:hash"
+ * line each, hash a crypt(5) string ("$y$..." yescrypt, "$6$..." SHA-512); '#' lines are
+ * comments. Names are 1..64 of [A-Za-z0-9._@+-]. Errors are "FILE:LINE: reason".
+ */
+struct conf_users;
+/* Loads path; NULL with err set on error. Free with conf_users_free(). */
+struct conf_users *conf_users_load(const char *path, char *err, size_t errlen);
+/*
+ * True when password (pwlen bytes, not necessarily NUL-terminated) is name's. Runs crypt
+ * even for an unknown name (or users NULL) so the time taken does not tell which names
+ * exist; slow by design (tens of milliseconds for yescrypt).
+ */
+bool	conf_users_check(const struct conf_users *, const char *name, const char *password,
+	    size_t pwlen);
+void	conf_users_free(struct conf_users *);
+
 #endif

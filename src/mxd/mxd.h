@@ -1,0 +1,45 @@
+/*
+ * mxd.h — what mxd's processes share: the parent (mxd.c) binds sockets and forks
+ * smtpd (smtpd.c: sessions), the queue manager (qmgr.c: commits, scheduling) and the
+ * local delivery agent (local.c). See DESIGN.md §1 and docs/queue.md.
+ */
+#ifndef MXD_MXD_H
+#define MXD_MXD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf/conf.h"
+
+enum mxd_listen_kind { MXD_L_MX, MXD_L_SUBMISSION, MXD_L_SUBMISSIONS };
+
+struct mxd_listener {
+	int			 fd;
+	enum mxd_listen_kind	 kind;
+	struct net_addr		 addr;
+};
+
+#define MXD_LISTEN_MAX (3 * CONF_LISTEN_MAX)
+
+struct mxd {
+	struct conf		 conf;
+	const char		*conf_path;
+	struct mxd_listener	 listen[MXD_LISTEN_MAX];
+	size_t			 nlisten;
+	bool			 root;		/* started as root: drop privileges */
+	uid_t			 uid;
+	gid_t			 gid;
+};
+
+/* Each process's main; they return only to exit with the status returned. */
+int	smtpd_main(struct mxd *, int qsock);
+int	qmgr_main(struct mxd *, int smtpd_sock, int local_sock);
+int	local_main(struct mxd *, int qsock);
+
+/* smtpd's chroot: an empty directory the parent creates (root only). */
+#define MXD_EMPTY_DIR "/var/empty/mxd"
+
+/* Drops to conf.user (when root), chrooting into dir if not NULL. Fatal on failure. */
+void	mxd_drop_privileges(const struct mxd *, const char *chroot_dir);
+
+#endif
