@@ -41,7 +41,7 @@ result_set(struct ipc_rcpt_result *r, const struct deliver_result *d)
 /* Delivers to one final address (no more aliasing). */
 static void
 deliver_one(struct local *l, int fd, const struct queue_env *env, const char *addr,
-    struct deliver_result *res)
+    struct deliver_result *res, bool redelivery)
 {
 	char		 local[SMTP_ADDR_MAX + 1];
 	const char	*at = strrchr(addr, '@');
@@ -63,12 +63,12 @@ deliver_one(struct local *l, int fd, const struct queue_env *env, const char *ad
 	strlcpy(local, addr, sizeof(local));
 	local[at - addr] = '\0';
 	(void)maildir_deliver(l->conf->mailbox_root, at + 1, local, fd, env, addr,
-	    l->conf->hostname, res);
+	    l->conf->hostname, res, redelivery);
 }
 
 static void
 deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const char *addr,
-    struct deliver_result *res)
+    struct deliver_result *res, bool redelivery)
 {
 	char			 lp[SMTP_ADDR_MAX + 1], dom[SMTP_DOMAIN_MAX + 1];
 	const char		*at = strrchr(addr, '@');
@@ -96,7 +96,7 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const char *a
 		}
 	}
 	if (n == 0) {
-		deliver_one(l, fd, env, addr, res);
+		deliver_one(l, fd, env, addr, res, redelivery);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -114,7 +114,7 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const char *a
 			*res = r;
 			continue;
 		}
-		deliver_one(l, fd, env, full, &r);
+		deliver_one(l, fd, env, full, &r, redelivery);
 		log_info("%s: to=<%s>, orig_to=<%s>, relay=local, dsn=%s, status=%s (%s)", env->id,
 		    full, addr, r.dsn, r.status == DELIVER_OK ? "sent" :
 		    r.status == DELIVER_TEMP ? "deferred" : "bounced", r.text);
@@ -158,7 +158,7 @@ local_request(struct local *l, int qsock, const struct ipc_deliver *d, int fd)
 			strlcpy(res.dsn, "4.3.0", sizeof(res.dsn));
 			strlcpy(res.text, "queue file unreadable", sizeof(res.text));
 		} else {
-			deliver_rcpt(l, fd, &env, env.rcpt[d->idx[i]].addr, &res);
+			deliver_rcpt(l, fd, &env, env.rcpt[d->idx[i]].addr, &res, d->redelivery != 0);
 			log_info("%s: to=<%s>, relay=%s, dsn=%s, status=%s (%s)", d->id,
 			    env.rcpt[d->idx[i]].addr, l->conf->lmtp[0] ? "lmtp" : "local", res.dsn,
 			    res.status == DELIVER_OK ? "sent" :

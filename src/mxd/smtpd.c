@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,6 +92,7 @@ struct session {
 	char			 auth_user[65];	/* LOGIN: name while asking the password */
 	unsigned		 auth_fails, errors;
 	bool			 discard_line;	/* overlong line: drop to its end */
+	bool			 progress;	/* a command or data arrived: re-arm the timer */
 
 	/* The transaction. */
 	bool			 mail;
@@ -350,8 +352,8 @@ static void
 txn_need_file(struct session *s, enum sess_state next)
 {
 	s->after_create = next;
-	if (s->qfd != -1) {
-		txn_begin_body(s);
+	if (s->qw != NULL) {
+		s->state = next;	/* a later BDAT chunk: the file is open already */
 		return;
 	}
 	if (ipc_send(s->d->qsock, IPC_CREATE, s->id, NULL, 0, -1) == -1) {
@@ -504,17 +506,13 @@ cmd_bdat(struct session *s, const struct smtp_cmd *c)
 	/* RFC 3030 §2: the chunk is read whatever happens, then answered. */
 	s->bdat_left = c->chunk;
 	s->bdat_last = c->last;
-	if (!s->mail || s->env.nrcpt == 0 || s->bdat_err) {
+	s->bdat_size = c->chunk > UINT64_MAX - s->bdat_size ? UINT64_MAX : s->bdat_size + c->chunk;
+	if (!s->mail || s->env.nrcpt == 0 || s->bdat_err ||
+	    s->bdat_size > s->d->conf->max_message_size) {
 		s->bdat_err = true;
 		s->state = SS_BDAT;
 		return;
 	}
-	if (s->bdat_size + c->chunk > s->d->conf->max_message_size) {
-		s->bdat_err = true;
-		s->state = SS_BDAT;
-		return;
-	}
-	s->bdat_size += c->chunk;
 	txn_need_file(s, SS_BDAT);
 }
 
@@ -746,13 +744,22 @@ session_command(struct session *s, const char *line, size_t len)
 	struct smtp_cmd		*c;
 	struct smtp_perr	 err;
 
+	/*
+	 * RFC 5321 §4.5.3.1.4: 512 octets with CRLF; only MAIL and RCPT (their ESMTP
+	 * parameters, §4.5.3.1.4 last paragraph) and AUTH (RFC 4954 §4) may be longer.
+	 */
+	if (len + 2 > SMTP_CMD_MAX && strncasecmp(line, "MAIL ", 5) != 0 &&
+	    strncasecmp(line, "RCPT ", 5) != 0 && strncasecmp(line, "AUTH ", 5) != 0) {
+		reply(s, "500 5.5.6 Line too long");
+		return;
+	}
 	c = malloc(sizeof(*c));
 	if (c == NULL) {
 		reply(s, "421 4.3.0 Out of memory");
 		s->state = SS_CLOSING;
 		return;
 	}
-	if (smtp_cmd_parse(line, len, c, &err) == -1) {
+	if (smtp_cmd_parse_utf8(line, len, s->mail && s->env.smtputf8, c, &err) == -1) {
 		reply(s, "%d %s %s", err.code, err.enh, err.text);
 		if (++s->errors >= ERROR_MAX) {
 			reply(s, "421 4.7.0 %s Too many errors", s->d->conf->hostname);
@@ -860,6 +867,7 @@ take_line(struct session *s, char *line, size_t cap, size_t *len)
 	*len = n;
 	memmove(s->in, s->in + used, s->inlen - used);
 	s->inlen -= used;
+	s->progress = true;
 	return true;
 }
 
@@ -892,6 +900,7 @@ session_process(struct session *s)
 		case SS_DATA:
 			if (s->inlen == 0)
 				return;
+			s->progress = true;	/* DATA: the timeout is one of inactivity */
 			switch (smtp_data_feed(&s->data, s->in, s->inlen, &used)) {
 			case SMTP_DATA_MORE:
 				s->inlen = 0;
@@ -915,6 +924,7 @@ session_process(struct session *s)
 			break;
 		case SS_BDAT:
 			used = s->inlen < s->bdat_left ? s->inlen : (size_t)s->bdat_left;
+			s->progress = s->progress || used > 0;
 			if (used > 0 && !s->bdat_err && s->qw != NULL)
 				queue_w_data(s->qw, s->in, used);
 			memmove(s->in, s->in + used, s->inlen - used);
@@ -938,6 +948,11 @@ session_timeout(struct ev_timer *t, void *arg)
 	struct session *s = arg;
 
 	(void)t;
+	if (s->state == SS_CLOSING) {
+		/* It would not even read our last reply. */
+		session_close(s);
+		return;
+	}
 	log_info("timeout after %s from %s", s->state == SS_DATA ? "DATA" : "command",
 	    s->peer_str);
 	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->d->conf->hostname);
@@ -1069,8 +1084,16 @@ session_update_io(struct session *s)
 		session_close(s);
 		return;
 	}
-	if (s->state != SS_WAIT_COMMIT && s->state != SS_WAIT_CREATE)
+	/*
+	 * RFC 5321 §4.5.3.2.7: the timer runs from the last complete command (or, in DATA,
+	 * the last data), so a client trickling a byte at a time cannot hold the session.
+	 */
+	if (s->state == SS_WAIT_COMMIT || s->state == SS_WAIT_CREATE)
+		ev_timer_stop(s->d->loop, &s->timer);
+	else if (s->progress || !s->timer.active) {
+		s->progress = false;
 		session_arm_timer(s);
+	}
 }
 
 static void

@@ -73,6 +73,9 @@ struct queue_w {
 	uint32_t	 crc;
 	bool		 err;
 	int		 saved_errno;
+	/* private to queue_file.c */
+	size_t		 crc_off;	/* octets of buf already in crc */
+	size_t		 data_hdr;	/* offset in buf of the open QR_DATA header, or SIZE_MAX */
 };
 void	queue_w_init(struct queue_w *, int fd);
 /* Writes QR_MAGIC, ID, TIME, CLIENT, AUTH, FROM, PARAMs, RCPTs from env. */
@@ -81,16 +84,103 @@ void	queue_w_data(struct queue_w *, const void *, size_t);	/* as many QR_DATA as
 /* Writes QR_END and flushes. Returns 0, or -1 with errno when any write failed. */
 int	queue_w_end(struct queue_w *);
 
-/* Reads a whole message file. data may be NULL to skip the body. */
+/*
+ * Reads a whole message file (fd: seekable, read with pread from offset 0). data may be
+ * NULL to skip the body; it is called only after the whole file verified OK, with the
+ * QR_DATA payloads in order (returning -1 stops the read: IOERR). env is filled from
+ * scratch (old contents are not freed) and left cleared unless the result is OK.
+ */
 typedef int queue_data_fn(void *arg, const void *, size_t);
 enum queue_read_res { QUEUE_READ_OK, QUEUE_READ_TORN, QUEUE_READ_BAD, QUEUE_READ_IOERR };
 enum queue_read_res queue_file_read(int fd, struct queue_env *, queue_data_fn *data, void *arg);
 void	queue_env_clear(struct queue_env *);
+/*
+ * Appends a recipient to env->rcpt (grown with realloc; queue_env_clear() frees it).
+ * orcpt may be NULL. Returns 0, or -1 when an argument does not fit its field, the count
+ * would pass QUEUE_RCPT_MAX, or memory runs out.
+ */
+int	queue_env_add_rcpt(struct queue_env *, const char *addr, unsigned notify,
+	    const char *orcpt);
 
 /* A new random queue ID (16 hex digits from the CSPRNG). */
 void	queue_id_new(char out[QUEUE_ID_LEN + 1]);
 bool	queue_id_valid(const char *);
 
+/*
+ * CRC-32C (Castagnoli, RFC 3720 appendix B.4), chainable like zlib's crc32(): start with 0,
+ * pass the previous result to continue. queue_crc32c(0, "123456789", 9) == 0xe3069283.
+ */
 uint32_t queue_crc32c(uint32_t crc, const void *, size_t);
+
+/*
+ * --- local delivery ------------------------------------------------------------------
+ * Each call delivers one message (the queue file open on msgfd, read from offset 0 with
+ * queue_file_read(); the envelope comes from env, not from the file) and classifies the
+ * outcome per recipient the way RFC 3463 does: OK (2.x.x), TEMP (4.x.x: stays queued,
+ * retried), PERM (5.x.x: bounced). dsn is the enhanced status code ("4.2.2"; RFC 3463
+ * allows up to "5.999.999"), text a one-line printable reason for the log and the DSN.
+ */
+enum deliver_status { DELIVER_OK, DELIVER_TEMP, DELIVER_PERM };
+struct deliver_result {
+	enum deliver_status status;
+	char		 dsn[12];
+	char		 text[512];
+};
+
+/*
+ * Maildir (cr.yp.to/proto/maildir.html) at ROOT/DOMAIN/LOCAL/, created 0700 when missing;
+ * DOMAIN and LOCAL are lower-cased (ASCII) for the directory names. Writes tmp/UNIQUE with
+ * "Return-Path: <from>" (RFC 5321 §4.4) and "Delivered-To: rcpt" prepended and LF line
+ * ends, fsyncs it, moves it into new/ and fsyncs new/. No symlink below ROOT is followed.
+ * A local part or domain that is not safe as one path component is PERM 5.1.1 (5.1.3 for
+ * control octets or invalid UTF-8); a missing ROOT is TEMP 4.3.5; ENOSPC 4.3.1, EDQUOT
+ * 4.2.2, other I/O errors 4.3.0. hostname is the right-hand part of the unique name.
+ * Returns 0 when delivered, -1 otherwise; *res is always filled.
+ *
+ * Exactly once: the name in new/ is derived from the queue ID and the recipient
+ * ("ARRIVAL.Q<id>R<crc32c of rcpt>.HOST"), so a delivery repeated after a crash (the
+ * mailbox has it, the queue did not yet record it) finds its file and reports OK without
+ * writing a second copy. With redelivery set (the message was recovered after a restart)
+ * cur/ is searched too, for a copy a mail reader has already moved there.
+ */
+int	maildir_deliver(const char *root, const char *domain, const char *local, int msgfd,
+	    const struct queue_env *env, const char *rcpt, const char *hostname,
+	    struct deliver_result *res, bool redelivery);
+
+/*
+ * LMTP (RFC 2033) client: target is "unix:/path" or "ADDR:PORT". Sends LHLO lhlo, MAIL
+ * FROM:<env->from> (BODY=8BITMIME, SMTPUTF8 and SIZE= when they apply and are offered),
+ * one RCPT TO per rcpts[i], DATA (dot-stuffed, CRLF), reads one reply per accepted
+ * recipient (§4.2), QUIT. res has n entries, all filled on return: a reply's enhanced
+ * status code is copied when it has one, else derived from the reply code. Every read and
+ * write waits at most timeout_s seconds (0: 60); a timeout, a dropped connection or a
+ * malformed reply makes every recipient not yet final TEMP. Returns 0 when the session
+ * ran to its end, -1 when it did not. n is at most QUEUE_RCPT_MAX.
+ */
+int	lmtp_deliver(const char *target, const char *lhlo, int msgfd,
+	    const struct queue_env *env, const char *const *rcpts, size_t n,
+	    struct deliver_result *res, unsigned timeout_s);
+
+/*
+ * Aliases: a file of "local: target, target" lines ('#' starts a comment line, blank
+ * lines ignored, at most ALIAS_ENTRIES_MAX entries, lines up to ALIAS_LINE_MAX octets).
+ * Keys are local parts, matched case-insensitively; a target is a local part (expanded
+ * again) or a full address (final). alias_load() returns a map the caller frees with
+ * alias_free(), or NULL and "FILE:LINE: reason" in err on any error. alias_expand() (map
+ * may be NULL: no aliases) writes the final addresses for local into out (local
+ * parts lower-cased, first-seen order, no duplicates; an unknown local gives itself):
+ * 0, or -1 with errno ELOOP (a cycle, or nesting deeper than ALIAS_DEPTH_MAX) or E2BIG
+ * (more than max or ALIAS_EXPAND_MAX addresses). A key listing itself ("a: a, b") means
+ * its own mailbox, as in sendmail.
+ */
+#define ALIAS_ENTRIES_MAX 1000
+#define ALIAS_EXPAND_MAX  1000
+#define ALIAS_DEPTH_MAX	  8
+#define ALIAS_LINE_MAX	  4096
+struct alias_map;
+struct alias_map *alias_load(const char *path, char *err, size_t errlen);
+int	alias_expand(const struct alias_map *, const char *local,
+	    char out[][SMTP_ADDR_MAX + 1], size_t max, size_t *n);
+void	alias_free(struct alias_map *);
 
 #endif

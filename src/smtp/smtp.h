@@ -54,14 +54,17 @@ enum smtp_ret { SMTP_RET_NONE, SMTP_RET_FULL, SMTP_RET_HDRS };
 
 struct smtp_cmd {
 	enum smtp_verb	 verb;
-	/* HELO/EHLO: the domain or address literal; AUTH: mechanism; VRFY/HELP: argument. */
+	/*
+	 * HELO/EHLO: the domain or address literal as sent; AUTH: mechanism, upper-cased;
+	 * VRFY/EXPN/HELP/NOOP: the argument, empty if none.
+	 */
 	char		 arg[SMTP_CMD_EXT_MAX];
-	/* AUTH initial response (may be "="), empty if none. */
+	/* AUTH initial response (base64 or "="), empty if none: a secret, wipe it. */
 	char		 arg2[SMTP_CMD_EXT_MAX];
 	struct smtp_path path;		/* MAIL, RCPT */
 	/* MAIL parameters (RFC 1870, 6152, 3030, 6531, 3461) */
 	bool		 has_size;
-	uint64_t	 size;
+	uint64_t	 size;		/* saturates at UINT64_MAX */
 	enum smtp_body	 body;
 	bool		 smtputf8;
 	enum smtp_ret	 ret;
@@ -77,30 +80,54 @@ struct smtp_cmd {
 
 /* What went wrong with a command, mapped to the reply the server must give. */
 struct smtp_perr {
-	int		 code;		/* 500, 501, 504, 553, 555 */
+	int		 code;		/* commands: 500 501 553 555; DATA: 451 552 554 */
 	const char	*enh;		/* "5.5.2" */
 	const char	*text;		/* static */
 };
 
 /*
- * Parses one command line (without CRLF; len excludes it). Returns 0 and fills cmd, or -1
- * and fills err. Verb matching is case-insensitive (§2.4); SP between verb and argument
- * exactly one; trailing spaces tolerated (§4.1.1 says none, clients send them).
- * smtputf8: the client may use UTF-8 in paths (it gave SMTPUTF8 on MAIL, RFC 6531 §3.4).
+ * Parses one command line (without CRLF; len excludes it; need not be NUL-terminated).
+ * Returns 0 and fills cmd, or -1 and fills err (cmd->verb is then set if the verb was
+ * known). Verb matching is case-insensitive (§2.4); SP between verb and argument exactly
+ * one; trailing spaces tolerated (§4.1.1 says none, clients send them); one SP after
+ * "FROM:"/"TO:" tolerated. The reply table and every rule are at the top of smtp_cmd.c.
+ * utf8_ok: the transaction is SMTPUTF8 (its MAIL had SMTPUTF8, RFC 6531 §3.4), so RCPT
+ * may carry a UTF-8 path; MAIL itself looks only at its own SMTPUTF8 parameter.
+ * smtp_cmd_parse() is smtp_cmd_parse_utf8() with utf8_ok false.
+ * MAIL SIZE above 2^64-1 saturates to UINT64_MAX (refuse it as too big); RCPT accepts
+ * "<postmaster>" (path.domain is then ""); cmd->path.utf8 tells whether a path is UTF-8.
  */
 int	smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd, struct smtp_perr *err);
+int	smtp_cmd_parse_utf8(const char *line, size_t len, bool utf8_ok, struct smtp_cmd *cmd,
+	    struct smtp_perr *err);
+
+/* smtp_path_parse() flags */
+#define SMTP_PATH_NULL	     0x01	/* "<>" allowed: a reverse-path (MAIL FROM) */
+#define SMTP_PATH_UTF8	     0x02	/* UTF-8 allowed (SMTPUTF8, RFC 6531 §3.3) */
+#define SMTP_PATH_POSTMASTER 0x04	/* "<postmaster>" allowed (RCPT, RFC 5321 §4.1.1.3) */
 
 /*
  * Parses a Path "<...>" (source routes "@a,@b:" accepted and discarded, §4.1.2/Appendix C)
- * at s..s+len; allow_null for MAIL FROM:<>; utf8_ok for SMTPUTF8 (RFC 6531 §3.3). Returns
- * the number of bytes consumed (up to and including '>'), or -1 with err.
+ * at s..s+len (need not be NUL-terminated; bytes after '>' are not looked at). Returns the
+ * number of bytes consumed (up to and including '>'), or -1 with err: 501 5.5.4 when there
+ * is no "<...>", 553 5.1.7 (with SMTP_PATH_NULL, a sender) or 553 5.1.3 (a recipient) for
+ * a bad address, 553 5.6.7 for UTF-8 without SMTP_PATH_UTF8. "<postmaster>" (with
+ * SMTP_PATH_POSTMASTER) gives local "postmaster" as sent and domain "". See smtp_path.c
+ * for every rule.
  */
-int	smtp_path_parse(const char *s, size_t len, bool allow_null, bool utf8_ok,
-	    struct smtp_path *, struct smtp_perr *err);
-/* Writes "local@domain" (quoting the local part again when it needs it); "" for null. */
+int	smtp_path_parse(const char *s, size_t len, unsigned flags, struct smtp_path *,
+	    struct smtp_perr *err);
+/*
+ * Writes "local@domain" (quoting the local part when it is not a Dot-string), "local" for
+ * <postmaster>, "" for null (and for a cleared struct); NUL-terminated, truncated to size.
+ * Returns the full length (as snprintf does: >= size means it did not fit; a buffer of
+ * SMTP_ADDR_MAX + 1 always fits).
+ */
 size_t	smtp_path_str(const struct smtp_path *, char *, size_t);
-/* RFC 5321 §4.1.2 domain or address literal; used for EHLO/HELO arguments too. */
+/* RFC 5321 §4.1.2 domain or §4.1.3 address literal; used for EHLO/HELO arguments too. */
 bool	smtp_domain_valid(const char *, size_t, bool utf8_ok);
+/* Well-formed UTF-8 (RFC 3629 §4: no overlongs, no surrogates, nothing above U+10FFFF). */
+bool	smtp_utf8_valid(const void *, size_t);
 
 /*
  * DATA body reader (RFC 5321 §4.1.1.4, §4.5.2): feed it the raw bytes after "354" as they
@@ -117,22 +144,28 @@ typedef int smtp_out_fn(void *arg, const void *, size_t);	/* 0 or -1 */
 struct smtp_data {
 	smtp_out_fn		*out;
 	void			*arg;
-	uint64_t		 max;		/* message size limit (octets after unstuffing) */
-	uint64_t		 size;		/* octets written so far */
-	size_t			 linelen;	/* octets in the current line */
+	uint64_t		 max;		/* size limit (octets after unstuffing), 0: none */
+	uint64_t		 size;		/* message octets so far, also those not written
+						   after an error: the size to log */
+	size_t			 linelen;	/* content octets in the current line */
 	uint8_t			 st;		/* private scanner state */
 	bool			 in_header;	/* still in the header section */
-	enum smtp_data_err	 err;
+	enum smtp_data_err	 err;		/* the first error; output stops there */
 	bool			 eightbit;	/* saw an octet >= 0x80 */
 };
+/* out and arg are borrowed until the last feed; out gets runs of octets, never empty. */
 void	smtp_data_init(struct smtp_data *, uint64_t max, smtp_out_fn *, void *);
 /*
  * Consumes up to len bytes; *used says how many (on END, bytes after the final CRLF.CRLF
- * are not used: they are pipelined commands). After ERR, the caller keeps feeding until END
- * (so the client's transfer is read to its end) and then replies with the error.
+ * are not used: they are pipelined commands; otherwise *used == len). Returns MORE (no
+ * error, no end yet), ERR (an error is pending, no end yet) or END (the terminator was
+ * consumed; check d->err: END is returned whether or not an error happened before). After
+ * ERR, the caller keeps feeding until END (so the client's transfer is read to its end)
+ * and then replies with the error. Feeding after END returns END with *used = 0. The
+ * outcome does not depend on how the input is split into feeds.
  */
 enum smtp_data_state smtp_data_feed(struct smtp_data *, const uint8_t *, size_t, size_t *used);
-/* The reply for an error: code, enhanced code, text. */
+/* The reply for d->err (250 2.0.0 for none): code, enhanced code, static text. */
 void	smtp_data_error(const struct smtp_data *, struct smtp_perr *);
 
 #endif

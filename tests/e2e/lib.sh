@@ -122,7 +122,7 @@ e2e_cleanup() {
 	for pid in $E2E_PIDS; do
 		stop_pid "$pid" 3
 	done
-	[ -n "${TMP:-}" ] && rm -rf "$TMP"
+	[ -n "${TMP:-}" ] && [ -z "${E2E_KEEP:-}" ] && rm -rf "$TMP"
 }
 
 # --- network ---------------------------------------------------------------------------------
