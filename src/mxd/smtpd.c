@@ -738,6 +738,14 @@ ends_group(enum smtp_verb v)
 	}
 }
 
+/* Commands may carry an AUTH initial response: a credential, wiped before it is freed. */
+static void
+cmd_free(struct smtp_cmd *c)
+{
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+}
+
 static void
 session_command(struct session *s, const char *line, size_t len)
 {
@@ -765,7 +773,7 @@ session_command(struct session *s, const char *line, size_t len)
 			reply(s, "421 4.7.0 %s Too many errors", s->d->conf->hostname);
 			s->state = SS_CLOSING;
 		}
-		free(c);
+		cmd_free(c);
 		return;
 	}
 	/* Before pipelining was offered (EHLO), every command ends a group. */
@@ -775,7 +783,7 @@ session_command(struct session *s, const char *line, size_t len)
 		    (int)(len < 16 ? len : 16), line);
 		reply(s, "554 5.5.0 Improper command pipelining");
 		s->state = SS_CLOSING;
-		free(c);
+		cmd_free(c);
 		return;
 	}
 	switch (c->verb) {
@@ -832,7 +840,7 @@ session_command(struct session *s, const char *line, size_t len)
 		reply(s, "500 5.5.2 Command unrecognized");
 		break;
 	}
-	free(c);
+	cmd_free(c);
 }
 
 /* Finds a line end in the buffer: CRLF, or a lone LF (tolerated for commands only). */
