@@ -213,6 +213,63 @@ grep -q 'unfinished DATA' "$TMP/dovecot.log"
 ok $? "Dovecot saw the DATA aborted"
 is "$(grep -c 'saved mail to INBOX' "$TMP/dovecot.log")" 5 "Dovecot saved exactly 5 messages"
 
+# mxd itself delivering by LMTP (lmtp = unix:SOCKET): SMTP in, Dovecot's Maildir out.
+MXD=$BUILD/mxd
+if [ -x "$MXD" ]; then
+	MPORT=$(free_port)
+	muser=$(id -un)
+	[ "$(id -u)" -eq 0 ] && muser=nobody
+	mkdir -p "$TMP/mxd" && chmod 0711 "$TMP/mxd"
+	cat >"$TMP/mxd/mxd.conf" <<EOF
+hostname = mx.example.org
+listen = 127.0.0.1:$MPORT
+spool = $TMP/mxd/spool
+mailbox_root = $TMP/mxd/mail
+lmtp = unix:$SOCK
+local_domains = example.org
+relay_networks = 127.0.0.1/32
+user = $muser
+resolver = 127.0.0.1:1
+log = stderr
+EOF
+	spawn "$MXD" -c "$TMP/mxd/mxd.conf" 2>"$TMP/mxd/log"
+	MXD_PID=$SPAWNED_PID
+	wait_port 127.0.0.1 "$MPORT" 10 || bail "mxd did not start: $(tail -3 "$TMP/mxd/log")"
+	a0=$(maildir_count alice)
+	b0=$(maildir_count bob)
+	python3 - "$MPORT" <<'EOF'
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+s.sendmail("sender@example.com", ["alice@example.org", "bob@example.org"],
+           b"Subject: via mxd\r\nX-Via: mxd-lmtp\r\n\r\nhello over LMTP\r\n")
+try:
+    s.sendmail("sender@example.com", ["nobody-here@example.org"], b"Subject: x\r\n\r\nx\r\n")
+except smtplib.SMTPException:
+    pass
+s.quit()
+EOF
+	ok $? "mxd accepted the messages"
+	for _ in $(seq 1 100); do
+		[ "$(maildir_count alice)" -gt "$a0" ] && [ "$(maildir_count bob)" -gt "$b0" ] && break
+		sleep 0.1
+	done
+	is "$(maildir_count alice) $(maildir_count bob)" "$((a0 + 1)) $((b0 + 1))" \
+	    "mxd delivered one copy to each recipient through Dovecot LMTP"
+	grep -q 'X-Via: mxd-lmtp' "$(newest alice)"
+	ok $? "the copy in alice's Maildir is mxd's message"
+	grep -q 'by mx.example.org (mxd) with ESMTP' "$(newest bob)"
+	ok $? "with mxd's Received: header"
+	for _ in $(seq 1 100); do
+		grep -q 'nobody-here@example.org.*status=bounced' "$TMP/mxd/log" && break
+		sleep 0.1
+	done
+	grep -q 'to=<nobody-here@example.org>, relay=lmtp, dsn=5.1.1, status=bounced' "$TMP/mxd/log"
+	ok $? "a user Dovecot does not know is a permanent failure (5.1.1), logged as bounced"
+	stop_pid "$MXD_PID" 10
+else
+	skip "mxd through Dovecot LMTP" "$MXD not built"
+fi
+
 # Dovecot stopped: TEMP, over both transports.
 stop_pid "$DV_PID" 10
 DV_PID=
