@@ -95,13 +95,18 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
+MANPAGES = $(wildcard docs/man/*.[1-8])
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BUILD)/mxlookup $(DESTDIR)$(PREFIX)/bin/mxlookup
-	install -m 0644 docs/man/mxlookup.1 $(DESTDIR)$(PREFIX)/share/man/man1/mxlookup.1
+	install -m 0755 $(BUILD)/mxd $(DESTDIR)$(PREFIX)/sbin/mxd
+	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+	  install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mxlookup $(DESTDIR)$(PREFIX)/share/man/man1/mxlookup.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/mxlookup $(DESTDIR)$(PREFIX)/sbin/mxd
+	for m in $(MANPAGES); do s=$${m##*.}; \
+	  rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
 
 clean:
 	rm -rf build
