@@ -116,3 +116,18 @@ ipc_recv(int sock, struct ipc_msg *m)
 	}
 	return 1;
 }
+
+int
+ipc_drain(int sock, struct ipc_msg *m, ipc_handler *fn, void *arg)
+{
+	int r;
+
+	for (;;) {
+		r = ipc_recv(sock, m);
+		if (r == -1)
+			return errno == EAGAIN ? 0 : -1;
+		if (r == 0)
+			return 1;
+		fn(arg, m);
+	}
+}

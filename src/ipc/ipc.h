@@ -77,4 +77,12 @@ int	ipc_send(int sock, uint32_t type, uint64_t ref, const void *, size_t, int fd
  */
 int	ipc_recv(int sock, struct ipc_msg *m);
 
+/*
+ * Receives every message waiting on sock, calling fn(arg, m) for each (m is the caller's
+ * buffer, reused). Returns 0 when nothing more is waiting, 1 when the peer closed, -1 on
+ * an error (EBADMSG: a malformed message; stop talking to that peer).
+ */
+typedef void ipc_handler(void *arg, struct ipc_msg *m);
+int	ipc_drain(int sock, struct ipc_msg *m, ipc_handler *fn, void *arg);
+
 #endif

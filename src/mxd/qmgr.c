@@ -76,6 +76,7 @@ struct qmgr {
 	struct qlist	 commits;	/* waiting for the next group commit */
 	struct qlist	 deliver;	/* waiting for the delivery agent */
 	struct qmsg	*delivering;	/* at the delivery agent now */
+	struct ipc_msg	*msg;		/* receive buffer */
 };
 
 static void qmgr_kick(struct qmgr *);
@@ -456,76 +457,70 @@ qmgr_flush_commits(void *arg)
 }
 
 static void
-smtpd_cb(struct ev_io *io, int events, void *arg)
+smtpd_msg(void *arg, struct ipc_msg *msg)
 {
 	struct qmgr	*q = arg;
-	struct ipc_msg	*msg;
+	struct ipc_qid	*qid = (struct ipc_qid *)msg->data;
 	struct qmsg	*m;
-	int		 r;
+
+	if (msg->fd != -1)
+		fatalx("smtpd sent a descriptor");
+	if (msg->hdr.type == IPC_CREATE) {
+		qmgr_create(q, msg->hdr.ref);
+		return;
+	}
+	if (msg->hdr.type != IPC_COMMIT && msg->hdr.type != IPC_ABORT)
+		fatalx("smtpd: unexpected message %u", msg->hdr.type);
+	qid->id[QUEUE_ID_LEN] = '\0';
+	if (msg->hdr.type == IPC_ABORT) {
+		qmgr_abort(q, qid->id);
+		return;
+	}
+	m = qmsg_find(q, qid->id);
+	if (m == NULL || m->committed || m->queued)
+		fatalx("smtpd: commit of an unknown queue file");
+	TAILQ_INSERT_TAIL(&q->commits, m, work);
+	m->queued = true;
+}
+
+static void
+smtpd_cb(struct ev_io *io, int events, void *arg)
+{
+	struct qmgr *q = arg;
 
 	(void)io;
 	(void)events;
-	msg = malloc(sizeof(*msg));
-	if (msg == NULL)
-		fatal("malloc");
-	for (;;) {
-		r = ipc_recv(q->smtpd, msg);
-		if (r == -1 && errno == EAGAIN)
-			break;
-		if (r == 0) {
-			/* smtpd stopped (shutdown): finish what it asked for, then stop too. */
-			qmgr_flush_commits(q);
-			ev_io_stop(q->loop, &q->smtpd_io);
-			ev_break(q->loop);
-			break;
-		}
-		if (r < 0)
-			fatal("smtpd: bad message");
-		if (msg->fd != -1)
-			fatalx("smtpd sent a descriptor");
-		if (msg->hdr.type == IPC_CREATE) {
-			qmgr_create(q, msg->hdr.ref);
-			continue;
-		}
-		if (msg->hdr.type != IPC_COMMIT && msg->hdr.type != IPC_ABORT)
-			fatalx("smtpd: unexpected message %u", msg->hdr.type);
-		((struct ipc_qid *)msg->data)->id[QUEUE_ID_LEN] = '\0';
-		if (msg->hdr.type == IPC_ABORT) {
-			qmgr_abort(q, ((struct ipc_qid *)msg->data)->id);
-			continue;
-		}
-		m = qmsg_find(q, ((struct ipc_qid *)msg->data)->id);
-		if (m == NULL || m->committed || m->queued)
-			fatalx("smtpd: commit of an unknown queue file");
-		TAILQ_INSERT_TAIL(&q->commits, m, work);
-		m->queued = true;
+	switch (ipc_drain(q->smtpd, q->msg, smtpd_msg, q)) {
+	case 0:
+		break;
+	case 1:
+		/* smtpd stopped (shutdown): finish what it asked for, then stop too. */
+		qmgr_flush_commits(q);
+		ev_io_stop(q->loop, &q->smtpd_io);
+		ev_break(q->loop);
+		break;
+	default:
+		fatal("smtpd: bad message");
 	}
-	free(msg);
+}
+
+static void
+local_msg(void *arg, struct ipc_msg *msg)
+{
+	if (msg->fd != -1 || msg->hdr.type != IPC_DELIVERED)
+		fatalx("delivery agent: unexpected message");
+	qmgr_delivered(arg, (const struct ipc_delivered *)msg->data);
 }
 
 static void
 local_cb(struct ev_io *io, int events, void *arg)
 {
-	struct qmgr	*q = arg;
-	struct ipc_msg	*msg;
-	int		 r;
+	struct qmgr *q = arg;
 
 	(void)io;
 	(void)events;
-	msg = malloc(sizeof(*msg));
-	if (msg == NULL)
-		fatal("malloc");
-	for (;;) {
-		r = ipc_recv(q->local, msg);
-		if (r == -1 && errno == EAGAIN)
-			break;
-		if (r <= 0)
-			fatalx("delivery agent went away");
-		if (msg->fd != -1 || msg->hdr.type != IPC_DELIVERED)
-			fatalx("delivery agent: unexpected message");
-		qmgr_delivered(q, (const struct ipc_delivered *)msg->data);
-	}
-	free(msg);
+	if (ipc_drain(q->local, q->msg, local_msg, q) != 0)
+		fatalx("delivery agent went away");
 }
 
 /* Startup: tmp/ is emptied; every queue/ file is checked, the torn ones set aside. */
@@ -629,7 +624,8 @@ qmgr_main(struct mxd *mxd, int smtpd, int local)
 	q.tmpdir = open_dir(q.spooldir, "tmp");
 	q.queuedir = open_dir(q.spooldir, "queue");
 	q.loop = ev_loop_new();
-	if (q.loop == NULL)
+	q.msg = malloc(sizeof(*q.msg));
+	if (q.loop == NULL || q.msg == NULL)
 		fatal("event loop");
 	qmgr_recover(&q);
 	ev_io_init(&q.smtpd_io, smtpd, smtpd_cb, &q);

@@ -145,6 +145,7 @@ struct smtpd {
 	uint64_t		 next_id;
 	unsigned		 nsessions;
 	bool			 stopping;
+	struct ipc_msg		*msg;		/* receive buffer */
 };
 
 static void session_process(struct session *);
@@ -188,6 +189,29 @@ reply(struct session *s, const char *fmt, ...)
 	s->outlen += len;
 }
 
+/*
+ * One read or write, over TLS once it is on. Returns the octets moved, 0 when the socket
+ * would block, -1 when the connection is broken or (reading) closed.
+ */
+static ssize_t
+conn_io(struct session *s, void *buf, size_t len, bool wr)
+{
+	ssize_t n;
+
+	if (s->tls) {
+		int r = wr ? SSL_write(s->ssl, buf, (int)len) : SSL_read(s->ssl, buf, (int)len);
+
+		if (r > 0)
+			return r;
+		r = SSL_get_error(s->ssl, r);
+		return r == SSL_ERROR_WANT_READ || r == SSL_ERROR_WANT_WRITE ? 0 : -1;
+	}
+	n = wr ? write(s->fd, buf, len) : read(s->fd, buf, len);
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	return n == 0 && !wr ? -1 : n;
+}
+
 /* Writes what it can. Returns -1 when the connection is broken. */
 static int
 session_flush(struct session *s)
@@ -195,26 +219,9 @@ session_flush(struct session *s)
 	ssize_t n;
 
 	while (s->outoff < s->outlen) {
-		if (s->ssl != NULL && s->tls) {
-			int r = SSL_write(s->ssl, s->out + s->outoff,
-			    (int)(s->outlen - s->outoff));
-
-			if (r <= 0) {
-				int e = SSL_get_error(s->ssl, r);
-
-				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-					return 0;
-				return -1;
-			}
-			n = r;
-		} else {
-			n = write(s->fd, s->out + s->outoff, s->outlen - s->outoff);
-			if (n == -1) {
-				if (errno == EAGAIN || errno == EINTR)
-					return 0;
-				return -1;
-			}
-		}
+		n = conn_io(s, s->out + s->outoff, s->outlen - s->outoff, true);
+		if (n <= 0)
+			return (int)n;
 		s->outoff += (size_t)n;
 	}
 	s->outoff = s->outlen = 0;
@@ -1025,24 +1032,9 @@ session_read(struct session *s)
 	ssize_t n;
 
 	while (s->inlen < sizeof(s->in)) {
-		if (s->tls) {
-			int r = SSL_read(s->ssl, s->in + s->inlen, (int)(sizeof(s->in) - s->inlen));
-
-			if (r <= 0) {
-				int e = SSL_get_error(s->ssl, r);
-
-				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-					return 0;
-				return -1;
-			}
-			n = r;
-		} else {
-			n = read(s->fd, s->in + s->inlen, sizeof(s->in) - s->inlen);
-			if (n == -1)
-				return errno == EAGAIN || errno == EINTR ? 0 : -1;
-			if (n == 0)
-				return -1;
-		}
+		n = conn_io(s, s->in + s->inlen, sizeof(s->in) - s->inlen, false);
+		if (n <= 0)
+			return (int)n;
 		s->inlen += (size_t)n;
 	}
 	return 0;
@@ -1261,75 +1253,65 @@ accept_cb(struct ev_io *io, int events, void *arg)
 
 /* Replies from the queue manager. */
 static void
-qsock_cb(struct ev_io *io, int events, void *arg)
+qmgr_msg(void *arg, struct ipc_msg *m)
 {
 	struct smtpd	*d = arg;
-	struct ipc_msg	*m;
+	struct ipc_qid	*q = (struct ipc_qid *)m->data;
 	struct session	 key, *s;
-	int		 r;
+
+	key.id = m->hdr.ref;
+	s = RB_FIND(sessions, &d->sessions, &key);
+	if (s == NULL) {
+		/* The session is gone: give back what it asked for. */
+		if (m->hdr.type == IPC_CREATED && m->fd != -1)
+			(void)ipc_send(d->qsock, IPC_ABORT, 0, q, sizeof(*q), -1);
+		if (m->fd != -1)
+			close(m->fd);
+		return;
+	}
+	q->id[sizeof(q->id) - 1] = '\0';
+	if (m->hdr.type == IPC_CREATED && s->state == SS_WAIT_CREATE) {
+		if (q->err != 0 || m->fd == -1 || !queue_id_valid(q->id)) {
+			if (m->fd != -1)
+				close(m->fd);
+			reply(s, "451 4.3.0 Queue file unavailable");
+			s->state = SS_CMD;
+		} else {
+			s->qfd = m->fd;
+			strlcpy(s->qid, q->id, sizeof(s->qid));
+			txn_begin_body(s);
+		}
+	} else if (m->hdr.type == IPC_COMMITTED && s->state == SS_WAIT_COMMIT) {
+		if (q->err == 0) {
+			log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", s->qid,
+			    s->env.from, (unsigned long long)s->qw->data_octets, s->env.nrcpt);
+			reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
+		} else {
+			errno = q->err;
+			log_warn("%s: commit failed", s->qid);
+			reply(s, "451 4.3.0 Error: queue file write error");
+		}
+		s->qid[0] = '\0';	/* committed or gone: nothing to abort */
+		txn_reset(s);
+		s->state = SS_CMD;
+	} else {
+		if (m->fd != -1)
+			close(m->fd);
+		fatalx("queue manager: unexpected message %u", m->hdr.type);
+	}
+	session_process(s);
+	session_update_io(s);
+}
+
+static void
+qsock_cb(struct ev_io *io, int events, void *arg)
+{
+	struct smtpd *d = arg;
 
 	(void)io;
 	(void)events;
-	m = malloc(sizeof(*m));
-	if (m == NULL)
-		fatal("malloc");
-	for (;;) {
-		r = ipc_recv(d->qsock, m);
-		if (r == -1 && errno == EAGAIN)
-			break;
-		if (r <= 0)
-			fatalx("queue manager went away");
-		key.id = m->hdr.ref;
-		s = RB_FIND(sessions, &d->sessions, &key);
-		if (s == NULL) {
-			/* The session is gone: give back what it asked for. */
-			if (m->hdr.type == IPC_CREATED && m->fd != -1) {
-				struct ipc_qid *q = (struct ipc_qid *)m->data;
-
-				(void)ipc_send(d->qsock, IPC_ABORT, 0, q, sizeof(*q), -1);
-			}
-			if (m->fd != -1)
-				close(m->fd);
-			continue;
-		}
-		if (m->hdr.type == IPC_CREATED && s->state == SS_WAIT_CREATE) {
-			struct ipc_qid *q = (struct ipc_qid *)m->data;
-
-			q->id[sizeof(q->id) - 1] = '\0';
-			if (q->err != 0 || m->fd == -1 || !queue_id_valid(q->id)) {
-				if (m->fd != -1)
-					close(m->fd);
-				reply(s, "451 4.3.0 Queue file unavailable");
-				s->state = SS_CMD;
-			} else {
-				s->qfd = m->fd;
-				strlcpy(s->qid, q->id, sizeof(s->qid));
-				txn_begin_body(s);
-			}
-		} else if (m->hdr.type == IPC_COMMITTED && s->state == SS_WAIT_COMMIT) {
-			struct ipc_qid *q = (struct ipc_qid *)m->data;
-
-			if (q->err == 0) {
-				log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", s->qid,
-				    s->env.from, (unsigned long long)s->qw->data_octets, s->env.nrcpt);
-				reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
-			} else {
-				errno = q->err;
-				log_warn("%s: commit failed", s->qid);
-				reply(s, "451 4.3.0 Error: queue file write error");
-			}
-			s->qid[0] = '\0';	/* committed or gone: nothing to abort */
-			txn_reset(s);
-			s->state = SS_CMD;
-		} else {
-			if (m->fd != -1)
-				close(m->fd);
-			fatalx("queue manager: unexpected message %u", m->hdr.type);
-		}
-		session_process(s);
-		session_update_io(s);
-	}
-	free(m);
+	if (ipc_drain(d->qsock, d->msg, qmgr_msg, d) != 0)
+		fatalx("queue manager went away");
 }
 
 static void
@@ -1368,7 +1350,8 @@ smtpd_main(struct mxd *mxd, int qsock)
 	}
 	mxd_drop_privileges(mxd, mxd->root ? MXD_EMPTY_DIR : NULL);
 	d.loop = ev_loop_new();
-	if (d.loop == NULL)
+	d.msg = malloc(sizeof(*d.msg));
+	if (d.loop == NULL || d.msg == NULL)
 		fatal("event loop");
 	for (size_t i = 0; i < mxd->nlisten; i++) {
 		d.lis[i].d = &d;
