@@ -100,6 +100,7 @@ struct session {
 	size_t			 rcpt_cap;
 	char			 qid[QUEUE_ID_LEN + 1];
 	int			 qfd;
+	bool			 create_pending;	/* IPC_CREATE sent, no reply yet */
 	struct queue_w		*qw;
 	struct smtp_data	 data;
 	uint64_t		 bdat_left;
@@ -230,25 +231,38 @@ session_flush(struct session *s)
 
 /* Transaction. */
 
+/* Gives the queue file back to the queue manager, which unlinks it. */
+static void
+txn_release_file(struct session *s)
+{
+	struct ipc_qid q;
+
+	if (s->qfd == -1)
+		return;
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.id, s->qid, sizeof(q.id));
+	(void)ipc_send(s->d->qsock, IPC_ABORT, s->id, &q, sizeof(q), -1);
+	close(s->qfd);
+	s->qfd = -1;
+	s->qid[0] = '\0';
+}
+
+/*
+ * Ends the transaction. A queue file nothing was written to yet is kept for the next
+ * transaction of the session (it was asked for early, at MAIL, to take the queue
+ * manager's round trip off the DATA path); a written one is given back.
+ */
 static void
 txn_reset(struct session *s)
 {
-	if (s->qfd != -1) {
-		struct ipc_qid q;
-
-		memset(&q, 0, sizeof(q));
-		strlcpy(q.id, s->qid, sizeof(q.id));
-		(void)ipc_send(s->d->qsock, IPC_ABORT, s->id, &q, sizeof(q), -1);
-		close(s->qfd);
-		s->qfd = -1;
-	}
+	if (s->qw != NULL)
+		txn_release_file(s);
 	free(s->qw);
 	s->qw = NULL;
 	queue_env_clear(&s->env);
 	memset(&s->env, 0, sizeof(s->env));
 	s->rcpt_cap = 0;
 	s->mail = false;
-	s->qid[0] = '\0';
 	s->bdat_left = 0;
 	s->bdat_last = false;
 	s->bdat_err = false;
@@ -355,6 +369,18 @@ txn_begin_body(struct session *s)
 		s->state = SS_BDAT;
 }
 
+/* Asks the queue manager for a file now, to have it by DATA. False if it cannot. */
+static bool
+txn_prefetch_file(struct session *s)
+{
+	if (s->qfd != -1 || s->create_pending)
+		return true;
+	if (ipc_send(s->d->qsock, IPC_CREATE, s->id, NULL, 0, -1) == -1)
+		return false;
+	s->create_pending = true;
+	return true;
+}
+
 static void
 txn_need_file(struct session *s, enum sess_state next)
 {
@@ -363,7 +389,11 @@ txn_need_file(struct session *s, enum sess_state next)
 		s->state = next;	/* a later BDAT chunk: the file is open already */
 		return;
 	}
-	if (ipc_send(s->d->qsock, IPC_CREATE, s->id, NULL, 0, -1) == -1) {
+	if (s->qfd != -1) {
+		txn_begin_body(s);	/* asked for at MAIL and already here */
+		return;
+	}
+	if (!s->create_pending && !txn_prefetch_file(s)) {
 		reply(s, "451 4.3.0 Queue unavailable");
 		return;
 	}
@@ -394,7 +424,7 @@ txn_commit(struct session *s, const struct smtp_perr *err)
 		return;
 	}
 	close(s->qfd);		/* the queue manager holds its own descriptor */
-	s->qfd = -1;
+	s->qfd = -1;		/* the file is the queue manager's now: never aborted */
 	s->state = SS_WAIT_COMMIT;
 }
 
@@ -443,6 +473,7 @@ cmd_mail(struct session *s, const struct smtp_cmd *c)
 	s->env.ret = c->ret;
 	strlcpy(s->env.envid, c->envid, sizeof(s->env.envid));
 	s->mail = true;
+	(void)txn_prefetch_file(s);	/* on failure DATA asks again */
 	reply(s, "250 2.1.0 Ok");
 }
 
@@ -1150,6 +1181,7 @@ session_close(struct session *s)
 	}
 	close(s->fd);
 	txn_reset(s);
+	txn_release_file(s);
 	RB_REMOVE(sessions, &d->sessions, s);
 	d->nsessions--;
 	free(s->out);
@@ -1270,16 +1302,22 @@ qmgr_msg(void *arg, struct ipc_msg *m)
 		return;
 	}
 	q->id[sizeof(q->id) - 1] = '\0';
-	if (m->hdr.type == IPC_CREATED && s->state == SS_WAIT_CREATE) {
-		if (q->err != 0 || m->fd == -1 || !queue_id_valid(q->id)) {
-			if (m->fd != -1)
+	if (m->hdr.type == IPC_CREATED && s->create_pending) {
+		s->create_pending = false;
+		if (q->err != 0 || m->fd == -1 || !queue_id_valid(q->id) || s->qfd != -1) {
+			if (m->fd != -1) {
 				close(m->fd);
-			reply(s, "451 4.3.0 Queue file unavailable");
-			s->state = SS_CMD;
+				(void)ipc_send(d->qsock, IPC_ABORT, s->id, q, sizeof(*q), -1);
+			}
+			if (s->state == SS_WAIT_CREATE) {
+				reply(s, "451 4.3.0 Queue file unavailable");
+				s->state = SS_CMD;
+			}
 		} else {
 			s->qfd = m->fd;
 			strlcpy(s->qid, q->id, sizeof(s->qid));
-			txn_begin_body(s);
+			if (s->state == SS_WAIT_CREATE)
+				txn_begin_body(s);
 		}
 	} else if (m->hdr.type == IPC_COMMITTED && s->state == SS_WAIT_COMMIT) {
 		if (q->err == 0) {
@@ -1291,8 +1329,8 @@ qmgr_msg(void *arg, struct ipc_msg *m)
 			log_warn("%s: commit failed", s->qid);
 			reply(s, "451 4.3.0 Error: queue file write error");
 		}
-		s->qid[0] = '\0';	/* committed or gone: nothing to abort */
 		txn_reset(s);
+		s->qid[0] = '\0';
 		s->state = SS_CMD;
 	} else {
 		if (m->fd != -1)
