@@ -86,8 +86,10 @@ fuzz: deps
 run: deps all
 	@scripts/run
 
+# Both need the release build; bench/smtp-in needs root (it runs Postfix and OpenSMTPD).
 bench: deps all
 	bench/dns/run
+	bench/smtp-in/run
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -83,6 +83,11 @@ def main():
             print("| %s | %s | %.0f | %.0f-%.0f | %.0f | %d/%d%s |" % (
                 shape_name(*sh), name, m, min(e["rate"]), max(e["rate"]), med(e["cpu"]),
                 e["ok"], e["n"], note))
+    loads = [float(r["load"]) for r in runs if "load" in r]
+    if loads:
+        print()
+        print("1-minute load average at the start of the runs: %.2f-%.2f (median %.2f)" % (
+            min(loads), max(loads), med(loads)))
     peers = [s for s in servers if not s.startswith("mxd")]
     if "mxd" in servers and peers:
         print()

@@ -229,9 +229,12 @@ qmsg_save_state(struct qmgr *q, struct qmsg *m)
 	return rc;
 }
 
-/* Loads the recipients and their states. -1 I/O error, -2 torn or bad file. */
+/*
+ * Loads the recipients and their states (a message committed just now has no state file
+ * yet: fresh skips looking for one). -1 I/O error, -2 torn or bad file.
+ */
 static int
-qmsg_load(struct qmgr *q, struct qmsg *m)
+qmsg_load(struct qmgr *q, struct qmsg *m, bool fresh)
 {
 	struct queue_env	 env;
 	enum queue_read_res	 r;
@@ -261,6 +264,8 @@ qmsg_load(struct qmgr *q, struct qmsg *m)
 										 : RS_REMOTE;
 	}
 	queue_env_clear(&env);
+	if (fresh)
+		return 0;
 	(void)snprintf(st, sizeof(st), "%s.st", m->id);
 	fd = openat(q->queuedir, st, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd != -1) {
@@ -446,7 +451,7 @@ qmgr_flush_commits(void *arg)
 			continue;
 		}
 		m->committed = true;
-		if (qmsg_load(q, m) != 0) {
+		if (qmsg_load(q, m, true) != 0) {
 			/* smtpd wrote a file we cannot read: keep it for an admin. */
 			log_warnx("%s: committed file does not parse; left in the queue", m->id);
 			continue;
@@ -560,7 +565,7 @@ qmgr_recover(struct qmgr *q)
 		m->redelivery = true;
 		ev_timer_init(&m->retry, retry_cb, m);
 		RB_INSERT(qmsgs, &q->msgs, m);
-		if (qmsg_load(q, m) == -2) {
+		if (qmsg_load(q, m, false) == -2) {
 			/* Never acknowledged (no valid END): never delivered. */
 			char dst[64];
 

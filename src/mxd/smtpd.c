@@ -1110,6 +1110,15 @@ session_update_io(struct session *s)
 			ev |= EV_WRITE;
 		if (session_wants_input(s))
 			ev |= EV_READ;
+		/*
+		 * Waiting for the queue manager, reading stays registered: the client usually
+		 * waits for our reply, and dropping and re-adding interest would cost two
+		 * epoll_ctl calls per message. Input that does arrive early is left unread
+		 * (session_io turns reading off then).
+		 */
+		if ((s->state == SS_WAIT_CREATE || s->state == SS_WAIT_COMMIT) && ev == 0 &&
+		    s->io.active)
+			ev = s->io.events;
 	}
 	if (ev_io_set(s->d->loop, &s->io, ev) == -1) {
 		session_close(s);
@@ -1141,6 +1150,11 @@ session_io(struct ev_io *io, int events, void *arg)
 	}
 	if (s->state == SS_CLOSING) {
 		session_update_io(s);
+		return;
+	}
+	if ((s->state == SS_WAIT_CREATE || s->state == SS_WAIT_COMMIT) && s->outlen == 0) {
+		/* Input while we wait for the queue manager: leave it until we can act on it. */
+		(void)ev_io_set(s->d->loop, &s->io, 0);
 		return;
 	}
 	if (session_wants_input(s)) {

@@ -156,6 +156,8 @@ ev_io_set(struct ev_loop *loop, struct ev_io *w, int events)
 		ev_io_stop(loop, w);
 		return 0;
 	}
+	if (w->active && w->events == events)
+		return 0;	/* no system call when nothing changes */
 	memset(&ee, 0, sizeof(ee));
 	ee.events = ((events & EV_READ) ? EPOLLIN : 0) | ((events & EV_WRITE) ? EPOLLOUT : 0);
 	ee.data.ptr = w;
