@@ -1231,6 +1231,16 @@ clients_from(struct smtpd *d, const struct net_addr *a)
 	return n;
 }
 
+/* Has the client sent anything before our greeting? (Without greet_pause, the check
+ * that costs nothing: bytes already waiting when we accept.) */
+static bool
+early_talker(int fd)
+{
+	char c;
+
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 static void
 accept_cb(struct ev_io *io, int events, void *arg)
 {
@@ -1291,6 +1301,12 @@ accept_cb(struct ev_io *io, int events, void *arg)
 			ev_timer_init(gt, greet_timer, s);
 			ev_timer_start(d->loop, gt, (uint64_t)d->conf->greet_pause * 1000);
 			continue;
+		} else if (s->kind == MXD_L_MX && early_talker(fd)) {
+			/* Talking before we have even greeted: a bot that does not listen. */
+			log_warnx("%s: talked before the greeting", s->peer_str);
+			reply(s, "554 5.5.0 %s Protocol error: talking before the greeting",
+			    d->conf->hostname);
+			s->state = SS_CLOSING;
 		} else
 			session_greet(s);
 		session_update_io(s);
