@@ -274,7 +274,8 @@ void	 dns_resolver_flush_cache(struct dns_resolver *);
 /*
  * Starts a lookup. cb runs exactly once with the result, which is valid only during the
  * call; it may run before dns_lookup() returns (cache hit, invalid name), in which case
- * NULL is returned. Otherwise the handle stays valid until cb runs or it is cancelled.
+ * NULL is returned. Otherwise the handle stays valid until cb returns or it is
+ * cancelled; cancelling it from inside its own callback is allowed and does nothing.
  */
 struct dns_lookup *dns_lookup(struct dns_resolver *, const char *, uint16_t, dns_cb *, void *);
 struct dns_lookup *dns_lookup_name(struct dns_resolver *, const struct dns_name *, uint16_t,

@@ -10,6 +10,9 @@
 #ifndef DNS_DNS_INT_H
 #define DNS_DNS_INT_H
 
+/* Queries in flight at most: IDs must stay easy to find unused (dns_id_new). */
+#define DNS_INFLIGHT_MAX 32768
+
 #include <bsd/sys/queue.h>
 #include <bsd/sys/tree.h>
 
@@ -81,6 +84,7 @@ struct dns_resolver {
 	struct dns_queries	 dead;
 	struct dns_inflight	 inflight;
 	size_t			 nqueries;
+	unsigned		 running;	/* dns_resolver_run() depth: reap only at 1 */
 	uint8_t			 ids[65536 / 8];	/* IDs in flight */
 	uint16_t		 port_lo, port_hi;	/* ephemeral range */
 	struct dns_stats	 stats;

@@ -78,8 +78,10 @@ dns_match(const uint8_t *pkt, size_t len, const struct dns_want *w, struct dns_m
 		 * ours is discarded; once a server has shown it supports cookies, a reply
 		 * without its cookie is discarded as well.
 		 */
+		/* A response's COOKIE must carry a server cookie (16-40 octets in all). */
 		if (msg->edns.has_cookie &&
-		    memcmp(msg->edns.ccookie, w->ccookie, DNS_COOKIE_CLIENT) != 0) {
+		    (msg->edns.scookie_len == 0 ||
+		    memcmp(msg->edns.ccookie, w->ccookie, DNS_COOKIE_CLIENT) != 0)) {
 			dns_msg_clear(msg);
 			return dns_drop(DNS_DROP_COOKIE, why);
 		}

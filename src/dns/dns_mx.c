@@ -19,10 +19,12 @@
  */
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dns/dns_int.h"
+#include "util/log.h"
 #include "util/rand.h"
 
 struct dns_mx_job;
@@ -99,24 +101,31 @@ dns_mx_is_literal(const struct dns_name *n)
 	return s[0] == '[' || inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
+/* Why an IPv4 address (network order octets) must not be delivered to, or NULL. */
+static const char *
+dns_mx_bad_v4(const uint8_t *b)
+{
+	if (b[0] == 0 || b[0] >= 224)
+		return "MX host resolves to an unusable address";
+	return NULL;
+}
+
 /* Why an address must not be delivered to, or NULL. */
 static const char *
 dns_mx_bad_addr(const struct net_addr *a, unsigned flags)
 {
-	const uint8_t	*b;
+	const struct in6_addr *in6;
 
-	if (net_addr_is_loopback(a))
+	if (net_addr_is_loopback(a))	/* v4, v6 and v4-mapped 127/8 */
 		return (flags & DNS_MX_ALLOW_LOOPBACK) ? NULL : "MX host resolves to loopback";
-	if (net_addr_family(a) == AF_INET) {
-		b = (const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
-		if (b[0] == 0 || b[0] >= 224)
-			return "MX host resolves to an unusable address";
-	} else {
-		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
-
-		if (IN6_IS_ADDR_UNSPECIFIED(in6) || IN6_IS_ADDR_MULTICAST(in6))
-			return "MX host resolves to an unusable address";
-	}
+	if (net_addr_family(a) == AF_INET)
+		return dns_mx_bad_v4((const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr);
+	in6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+	/* ::ffff:a.b.c.d reaches a.b.c.d: judge it as that (::ffff:0.0.0.0 is "ourselves"). */
+	if (IN6_IS_ADDR_V4MAPPED(in6))
+		return dns_mx_bad_v4(in6->s6_addr + 12);
+	if (IN6_IS_ADDR_UNSPECIFIED(in6) || IN6_IS_ADDR_MULTICAST(in6) || IN6_IS_ADDR_V4COMPAT(in6))
+		return "MX host resolves to an unusable address";
 	return NULL;
 }
 
@@ -259,17 +268,18 @@ dns_mx_mx_cb(const struct dns_result *r, void *arg)
 		p->hosts[0].name = p->domain;
 		n = 1;
 	}
+	/* RFC 7505 §3: a null MX, anywhere in the RRset, says the domain takes no mail. */
+	for (size_t i = 0; !p->implicit && i < r->nrr; i++)
+		if (r->rr[i].type == DNS_T_MX && r->rr[i].u.mx.host.len == 1) {
+			dns_mx_fail(job, DNS_NULLMX, "domain accepts no mail (null MX)");
+			return;
+		}
 	for (size_t i = 0; !p->implicit && i < r->nrr && n < DNS_MX_HOST_MAX; i++) {
 		const struct dns_rr	*rr = &r->rr[i];
 		bool			 dup = false;
 
 		if (rr->type != DNS_T_MX)
 			continue;
-		/* RFC 7505 §3: a null MX says the domain accepts no mail at all. */
-		if (rr->u.mx.host.len == 1) {
-			dns_mx_fail(job, DNS_NULLMX, "domain accepts no mail (null MX)");
-			return;
-		}
 		for (size_t j = 0; j < n; j++)
 			if (dns_name_eq(&p->hosts[j].name, &rr->u.mx.host)) {
 				dup = true;
@@ -356,8 +366,13 @@ dns_mx_resolve(struct dns_resolver *res, const char *domain, unsigned flags,
 	out->why = "not finished";
 	if (dns_mx_start(res, domain, flags, dns_mx_sync_cb, out) == -1)
 		return DNS_RETRY;
-	/* Bounded by the resolver's own timeouts: each query gives up by itself. */
-	(void)dns_resolver_run(res, (int)(res->conf.timeout_ms * res->conf.attempts *
-	    res->nsrv * 6 + 1000));
+	/*
+	 * Run until nothing is in flight: every query gives up by itself after its attempts,
+	 * so this ends, and out (on our caller's stack) is never written after we return.
+	 */
+	while (dns_resolver_busy(res))
+		if (dns_resolver_run(res, (int)(res->conf.timeout_ms * res->conf.attempts *
+		    res->nsrv * 6 + 1000)) == -1 && errno != ETIMEDOUT && errno != EINTR)
+			fatal("dns_mx_resolve");
 	return out->status;
 }

@@ -378,9 +378,10 @@ dns_query_reply(struct dns_query *q, const uint8_t *pkt, size_t len, bool tcp)
 	/*
 	 * Over UDP the case must come back exactly as sent. Over TCP an off-path attacker
 	 * cannot answer at all, so a case difference there tells us this server does not
-	 * preserve case, and we stop using 0x20 with it.
+	 * preserve case, and we stop using 0x20 with it. Once we send without 0x20 (such a
+	 * server), the case it echoes is not checked at all.
 	 */
-	w.case_exact = !tcp;
+	w.case_exact = !tcp && q->x20;	/* without 0x20 the case carries no secret */
 	w.ccookie = sent_cookie ? srv->ccookie : NULL;
 	w.need_scookie = srv->cookie_seen && !tcp;
 	if (!dns_match(pkt, len, &w, &m, &why)) {

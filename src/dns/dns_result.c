@@ -120,6 +120,13 @@ dns_result_fail(struct dns_result *r, const struct dns_name *qname, uint16_t qty
 	r->qtype = qtype;
 }
 
+/* RFC 2181 §8: a TTL with the top bit set is to be taken as 0. */
+static uint32_t
+dns_ttl(uint32_t ttl)
+{
+	return ttl > INT32_MAX ? 0 : ttl;
+}
+
 /* RFC 2308 §5: the negative TTL is the smaller of the SOA's TTL and its MINIMUM. */
 static uint32_t
 dns_neg_ttl(const struct dns_msg *m, uint32_t cap)
@@ -130,10 +137,27 @@ dns_neg_ttl(const struct dns_msg *m, uint32_t cap)
 
 		if (rr->section != DNS_S_NS || rr->type != DNS_T_SOA)
 			continue;
-		t = rr->ttl < rr->u.soa.minimum ? rr->ttl : rr->u.soa.minimum;
+		t = dns_ttl(rr->ttl) < rr->u.soa.minimum ? dns_ttl(rr->ttl) : rr->u.soa.minimum;
 		return t < cap ? t : cap;
 	}
 	return 0;	/* no SOA: do not cache the negative answer */
+}
+
+/* An authority section with NS records and no SOA. */
+static bool
+dns_is_referral(const struct dns_msg *m)
+{
+	bool ns = false;
+
+	for (size_t i = 0; i < m->nrr; i++) {
+		if (m->rr[i].section != DNS_S_NS)
+			continue;
+		if (m->rr[i].type == DNS_T_SOA)
+			return false;
+		if (m->rr[i].type == DNS_T_NS)
+			ns = true;
+	}
+	return ns;
 }
 
 int
@@ -195,7 +219,7 @@ dns_result_from_msg(struct dns_result *r, const struct dns_msg *m, const struct 
 				return 0;
 			}
 			used[nused++] = rr;
-			ttl = rr->ttl < ttl ? rr->ttl : ttl;
+			ttl = dns_ttl(rr->ttl) < ttl ? dns_ttl(rr->ttl) : ttl;
 			cur = rr->u.name;
 			links++;
 			progress = true;
@@ -216,11 +240,21 @@ dns_result_from_msg(struct dns_result *r, const struct dns_msg *m, const struct 
 			    rr->class != DNS_C_IN || !dns_name_eq(&rr->owner, &cur))
 				continue;
 			used[nused++] = rr;
-			ttl = rr->ttl < ttl ? rr->ttl : ttl;
+			ttl = dns_ttl(rr->ttl) < ttl ? dns_ttl(rr->ttl) : ttl;
 		}
 		r->status = nused > links ? DNS_OK : DNS_NODATA;
 		if (r->status == DNS_NODATA)
 			r->why = "no records of that type";
+		/*
+		 * RFC 2308 §2.2: a NODATA answer carries the zone's SOA. NOERROR with nothing
+		 * but NS records is a referral or a lame server, not a statement that the name
+		 * has no such records (for MX it would wrongly make an implicit MX).
+		 */
+		if (r->status == DNS_NODATA && links == 0 && dns_is_referral(m)) {
+			r->status = DNS_RETRY;
+			r->why = "referral or lame answer";
+			return 0;
+		}
 	}
 	if (r->status == DNS_OK)
 		r->ttl = ttl < conf->ttl_max ? ttl : conf->ttl_max;

@@ -249,6 +249,11 @@ dns_lookup_name(struct dns_resolver *res, const struct dns_name *name, uint16_t 
 		dns_result_clear(&r);
 		return NULL;
 	}
+	if (res->nqueries >= DNS_INFLIGHT_MAX) {
+		dns_result_fail(&r, name, qtype, DNS_RETRY, "too many queries in flight");
+		cb(&r, arg);
+		return NULL;
+	}
 	l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		goto nomem;
@@ -301,6 +306,9 @@ dns_lookup_cancel(struct dns_lookup *l)
 	if (l == NULL)
 		return;
 	q = l->q;
+	/* Cancelled from inside its own callback: the finishing query frees it. */
+	if (q == NULL)
+		return;
 	if (q != NULL) {
 		TAILQ_REMOVE(&q->waiters, l, entry);
 		/* Nobody else wants the answer: stop asking. */
@@ -326,8 +334,14 @@ dns_resolver_run(struct dns_resolver *res, int timeout_ms)
 	int			 wait, rc = 0;
 
 	stop = clock_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+	/*
+	 * A callback may run a nested dns_resolver_run (dns_resolve from inside a callback):
+	 * only the outermost one frees queries, whose pointers the outer frames still hold.
+	 */
+	res->running++;
 	while (res->nqueries > 0) {
-		dns_resolver_reap(res);
+		if (res->running == 1)
+			dns_resolver_reap(res);
 		if (res->nqueries > cap) {
 			cap = res->nqueries * 2;
 			free(pfd);
@@ -370,7 +384,8 @@ dns_resolver_run(struct dns_resolver *res, int timeout_ms)
 		for (size_t i = 0; i < n; i++)
 			dns_query_timeout(qs[i]);
 	}
-	dns_resolver_reap(res);
+	if (--res->running == 0)
+		dns_resolver_reap(res);
 	free(pfd);
 	free(qs);
 	return rc;

@@ -213,6 +213,16 @@ is "$(v s.dropped.qcase)" 1 "(v) only the first reply was dropped for its case"
 is "$(v s.suspect_tcp)" 1 "(v) only the first query needed TCP"
 is "$(v x20)" 0 "(v) no answer claims a verified 0x20 echo"
 
+# --- (v') a server that upper-cases: after detection, queries stay on UDP ----------------
+start_fake upper --honest --upcase
+drive upper -n "$N_LOWER" -p 1
+ok $? "(v') dnsdrive ran $N_LOWER lookups against an upper-casing server"
+stop_fake
+load upper
+is "$(v ok_true)" "$N_LOWER" "(v') all $N_LOWER lookups OK with the true address"
+is "$(v s.no0x20)" 1 "(v') the server was found not to preserve case, once"
+is "$(v s.suspect_tcp)" 1 "(v') only the first query needed TCP: without 0x20 the case is not checked"
+
 # --- (vi) coalescing -----------------------------------------------------------------------
 N_SAME=50
 start_fake same --honest

@@ -225,6 +225,11 @@ isj "$(j '[h["refused"] is not None for h in j["hosts"]]')" '[true,false,false]'
 isj "$(j '[h["addrs"] for h in j["hosts"] if h["pref"] == 20]')" '[["127.0.0.1"]]' \
     "literal.mx.test -x -L: loopback host has 127.0.0.1"
 
+# 10b. IPv4-mapped AAAA records are judged as the IPv4 address they reach.
+mx -x mapped.mx.test
+isj "$(j '[h["refused"] is not None for h in j["hosts"]]')" '[true,true,false]' \
+    "mapped.mx.test -x: ::ffff:0.0.0.0 and ::ffff:127.0.0.1 refused, mx1 not"
+
 # 11. 0x20: NSD echoes the question byte for byte, so the check is on; id and sport shown.
 mx -t A www.mx.test
 isj "$RC" 0 "www.mx.test A: exit 0"

@@ -277,6 +277,9 @@ class Forge:
             if self.args.lowercase:
                 # A server that does not preserve the case of the question (no 0x20).
                 qname_wire = name_wire(q.lower_labels())
+            elif self.args.upcase:
+                # One that upper-cases it: differs even from what we send without 0x20.
+                qname_wire = name_wire([l.upper() for l in q.lower_labels()])
         answers = []
         if not tc and rcode == 0:
             rdata = self.rdata_for(q.qtype, evil)
@@ -542,6 +545,8 @@ def main():
     ap.add_argument("--cookies", action="store_true", help="act as an RFC 7873 server")
     ap.add_argument("--tc-names", action="store_true", help="TC=1 over UDP for tc* names")
     ap.add_argument("--honest", action="store_true", help="no forgeries, no poison")
+    ap.add_argument("--upcase", action="store_true",
+                    help="echo the question in upper case")
     ap.add_argument("--lowercase", action="store_true",
                     help="echo the question in lower case, as servers without 0x20 do")
     ap.add_argument("--stats", help="JSON counters, rewritten every second and at exit")

@@ -147,5 +147,8 @@ main(void)
 	n = build(buf, sizeof(buf), m_ccookie);
 	ok(!dns_match(buf, n, &w, &m, &why) && why == DNS_DROP_COOKIE,
 	    "a wrong client cookie is refused even then");
+	n = build(buf, sizeof(buf), m_noscookie);
+	ok(!dns_match(buf, n, &w, &m, &why) && why == DNS_DROP_COOKIE,
+	    "RFC 7873 §5.3: a response COOKIE without a server cookie is refused even then");
 	return done_testing();
 }

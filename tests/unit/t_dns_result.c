@@ -25,6 +25,8 @@ add(enum dns_section s, const char *owner, uint16_t type, uint32_t ttl, const ch
 	rr->section = (uint8_t)s;
 	if (type == DNS_T_CNAME)
 		dns_name_from_str(&rr->u.name, target);
+	else if (type == DNS_T_NS)
+		dns_name_from_str(&rr->u.name, "ns.test");
 	else if (type == DNS_T_A)
 		memcpy(rr->u.a, addr, 4);
 	else if (type == DNS_T_SOA) {
@@ -135,6 +137,18 @@ main(void)
 	result(DNS_R_NOERROR, "mine.test", &r, &ign);
 	is_int(r.status, DNS_NODATA, "answer for another name only: NODATA");
 	is_int(r.nrr, 0, "... and nothing used");
+	dns_result_clear(&r);
+
+	/* RFC 2308 §2.2: no SOA but NS in authority is a referral, never NODATA. */
+	add(DNS_S_NS, "test", DNS_T_NS, 300, NULL, NULL);
+	result(DNS_R_NOERROR, "mx.test", &r, &ign);
+	is_int(r.status, DNS_RETRY, "referral (NS, no SOA): RETRY, not NODATA");
+	dns_result_clear(&r);
+
+	/* RFC 2181 §8: a TTL with the top bit set counts as 0. */
+	add(DNS_S_AN, "big.test", DNS_T_A, 0x80000000u, NULL, "\xc0\x00\x02\x09");
+	result(DNS_R_NOERROR, "big.test", &r, &ign);
+	is_int(r.ttl, 0, "TTL 2^31 taken as 0");
 	dns_result_clear(&r);
 
 	/* Copy is deep. */
