@@ -77,6 +77,7 @@ struct qmgr {
 	struct qlist	 deliver;	/* waiting for the delivery agent */
 	struct qmsg	*delivering;	/* at the delivery agent now */
 	struct ipc_msg	*msg;		/* receive buffer */
+	bool		 smtpd_gone;	/* shutting down: replies have nobody to go to */
 };
 
 static void qmgr_kick(struct qmgr *);
@@ -295,6 +296,8 @@ qmsg_pending(const struct qmsg *m)
 static bool
 qmsg_finished(const struct qmsg *m)
 {
+	if (m->nrcpt == 0)
+		return false;	/* not loaded: never take it for done */
 	for (size_t i = 0; i < m->nrcpt; i++)
 		if (m->state[i] == RS_PENDING || m->state[i] == RS_REMOTE)
 			return false;
@@ -442,7 +445,8 @@ qmgr_flush_commits(void *arg)
 		memset(&r, 0, sizeof(r));
 		strlcpy(r.id, m->id, sizeof(r.id));
 		r.err = err;
-		if (ipc_send(q->smtpd, IPC_COMMITTED, m->ref, &r, sizeof(r), -1) == -1)
+		if (ipc_send(q->smtpd, IPC_COMMITTED, m->ref, &r, sizeof(r), -1) == -1 &&
+		    !q->smtpd_gone)
 			fatal("send to smtpd");
 		if (err != 0) {
 			(void)unlinkat(q->queuedir, m->id, 0);
@@ -500,6 +504,7 @@ smtpd_cb(struct ev_io *io, int events, void *arg)
 		break;
 	case 1:
 		/* smtpd stopped (shutdown): finish what it asked for, then stop too. */
+		q->smtpd_gone = true;
 		qmgr_flush_commits(q);
 		ev_io_stop(q->loop, &q->smtpd_io);
 		ev_break(q->loop);
@@ -535,7 +540,7 @@ qmgr_recover(struct qmgr *q)
 	DIR		*dir;
 	struct dirent	*de;
 	struct qmsg	*m;
-	int		 fd, dfd;
+	int		 fd, dfd, rc;
 	unsigned	 n = 0, bad = 0;
 
 	dfd = dup(q->tmpdir);
@@ -565,7 +570,14 @@ qmgr_recover(struct qmgr *q)
 		m->redelivery = true;
 		ev_timer_init(&m->retry, retry_cb, m);
 		RB_INSERT(qmsgs, &q->msgs, m);
-		if (qmsg_load(q, m, false) == -2) {
+		rc = qmsg_load(q, m, false);
+		if (rc == -1) {
+			/* Unreadable now: leave the file for the next start; never delete it. */
+			log_warn("%s: cannot read, left in the queue", m->id);
+			qmsg_free(q, m);
+			continue;
+		}
+		if (rc == -2) {
 			/* Never acknowledged (no valid END): never delivered. */
 			char dst[64];
 

@@ -101,6 +101,8 @@ struct session {
 	char			 qid[QUEUE_ID_LEN + 1];
 	int			 qfd;
 	bool			 create_pending;	/* IPC_CREATE sent, no reply yet */
+	bool			 bdat_seen;	/* this transaction used BDAT: no DATA */
+	int			 hs_want;	/* handshake: EV_READ or EV_WRITE it waits for */
 	struct queue_w		*qw;
 	struct smtp_data	 data;
 	uint64_t		 bdat_left;
@@ -267,6 +269,7 @@ txn_reset(struct session *s)
 	s->bdat_last = false;
 	s->bdat_err = false;
 	s->bdat_size = 0;
+	s->bdat_seen = false;
 }
 
 static bool
@@ -341,15 +344,29 @@ data_out(void *arg, const void *p, size_t len)
 	return s->qw->err ? -1 : 0;
 }
 
+/*
+ * No queue file: refuse the message. After BDAT the chunk is still read to its end and
+ * answered then (RFC 3030 §2), so its octets are never taken for commands.
+ */
+static void
+txn_no_file(struct session *s, const char *reply_text)
+{
+	if (s->after_create == SS_BDAT) {
+		s->bdat_err = true;
+		s->state = SS_BDAT;
+		return;
+	}
+	reply(s, "%s", reply_text);
+	s->state = SS_CMD;
+}
+
 /* The queue file arrived: write the envelope and our header, then go on. */
 static void
 txn_begin_body(struct session *s)
 {
 	s->qw = malloc(sizeof(*s->qw));
 	if (s->qw == NULL) {
-		reply(s, "451 4.3.0 Out of memory");
-		txn_reset(s);
-		s->state = SS_CMD;
+		txn_no_file(s, "451 4.3.0 Out of memory");
 		return;
 	}
 	queue_w_init(s->qw, s->qfd);
@@ -385,7 +402,7 @@ static void
 txn_need_file(struct session *s, enum sess_state next)
 {
 	s->after_create = next;
-	if (s->qw != NULL) {
+	if (s->qw != NULL && next == SS_BDAT) {
 		s->state = next;	/* a later BDAT chunk: the file is open already */
 		return;
 	}
@@ -394,7 +411,7 @@ txn_need_file(struct session *s, enum sess_state next)
 		return;
 	}
 	if (!s->create_pending && !txn_prefetch_file(s)) {
-		reply(s, "451 4.3.0 Queue unavailable");
+		txn_no_file(s, "451 4.3.0 Queue unavailable");
 		return;
 	}
 	s->state = SS_WAIT_CREATE;
@@ -531,7 +548,8 @@ cmd_data(struct session *s)
 		reply(s, "554 5.5.1 No valid recipients");
 		return;
 	}
-	if (s->bdat_size > 0) {
+	/* RFC 3030 §2: one transaction uses DATA or BDAT, never both. */
+	if (s->bdat_seen || s->qw != NULL) {
 		reply(s, "503 5.5.1 DATA after BDAT");
 		return;
 	}
@@ -544,6 +562,7 @@ cmd_bdat(struct session *s, const struct smtp_cmd *c)
 	/* RFC 3030 §2: the chunk is read whatever happens, then answered. */
 	s->bdat_left = c->chunk;
 	s->bdat_last = c->last;
+	s->bdat_seen = true;
 	s->bdat_size = c->chunk > UINT64_MAX - s->bdat_size ? UINT64_MAX : s->bdat_size + c->chunk;
 	if (!s->mail || s->env.nrcpt == 0 || s->bdat_err ||
 	    s->bdat_size > s->d->conf->max_message_size) {
@@ -994,8 +1013,8 @@ session_timeout(struct ev_timer *t, void *arg)
 	struct session *s = arg;
 
 	(void)t;
-	if (s->state == SS_CLOSING) {
-		/* It would not even read our last reply. */
+	if (s->state == SS_CLOSING || s->state == SS_HANDSHAKE) {
+		/* It would not read our last reply, or cannot: no plaintext inside TLS. */
 		session_close(s);
 		return;
 	}
@@ -1043,7 +1062,10 @@ session_handshake(struct session *s)
 	}
 	switch (SSL_get_error(s->ssl, r)) {
 	case SSL_ERROR_WANT_READ:
+		s->hs_want = EV_READ;	/* only that: the socket is nearly always writable */
+		return;
 	case SSL_ERROR_WANT_WRITE:
+		s->hs_want = EV_WRITE;
 		return;
 	default: {
 		char err[256];
@@ -1100,7 +1122,7 @@ session_update_io(struct session *s)
 		}
 		ev = EV_WRITE;
 	} else if (s->state == SS_HANDSHAKE) {
-		ev = EV_READ | EV_WRITE;
+		ev = s->hs_want != 0 ? s->hs_want : EV_READ;
 	} else {
 		if (session_flush(s) == -1) {
 			session_close(s);
@@ -1178,6 +1200,18 @@ session_io(struct ev_io *io, int events, void *arg)
 		}
 	}
 	session_process(s);
+	/*
+	 * OpenSSL may hold decrypted input that did not fit our buffer; epoll will not
+	 * tell us about it, so take it now that processing made room.
+	 */
+	while (s->tls && s->state != SS_CLOSING && SSL_pending(s->ssl) > 0 &&
+	    session_wants_input(s)) {
+		size_t before = s->inlen;
+
+		if (session_read(s) == -1 || s->inlen == before)
+			break;
+		session_process(s);
+	}
 	session_update_io(s);
 }
 
@@ -1339,10 +1373,8 @@ qmgr_msg(void *arg, struct ipc_msg *m)
 				close(m->fd);
 				(void)ipc_send(d->qsock, IPC_ABORT, s->id, q, sizeof(*q), -1);
 			}
-			if (s->state == SS_WAIT_CREATE) {
-				reply(s, "451 4.3.0 Queue file unavailable");
-				s->state = SS_CMD;
-			}
+			if (s->state == SS_WAIT_CREATE)
+				txn_no_file(s, "451 4.3.0 Queue file unavailable");
 		} else {
 			s->qfd = m->fd;
 			strlcpy(s->qid, q->id, sizeof(s->qid));

@@ -84,6 +84,36 @@ ok $? "openssl s_client -starttls smtp: first reply over TLS answers the EHLO" |
     sed 's/^/#   /' "$TMP/sclient.out"
 
 # --- relaying ------------------------------------------------------------------------------------------
+# BDAT then DATA in one transaction (found in review: DATA after "BDAT 0" used a scanner
+# that was never set up — a crash, or the body run as commands).
+session "BDAT 0 then DATA: 503 5.5.1, the session goes on" greet=220 \
+    send='EHLO x.test\r\n' reply=250 send='MAIL FROM:<a@x.test>\r\n' reply=250 \
+    send='RCPT TO:<bd@example.test>\r\n' reply=250 send='BDAT 0\r\n' reply=250 \
+    send='DATA\r\n' reply='503 5.5.1' send='NOOP\r\n' reply=250 send='QUIT\r\n' reply=221
+ok_run "smtpd is still running after BDAT 0 + DATA" mxd_alive
+# A client that starts TLS and then says nothing must not spin smtpd (found in review).
+python3 - "$M_PORT" <<'EOF' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"EHLO idle.test\r\n")
+while f.readline()[3:4] == b"-":
+    pass
+s.sendall(b"STARTTLS\r\n")
+f.readline()
+time.sleep(3)
+EOF
+IDLE=$!
+sleep 0.5
+spid=$(pgrep -P "$M_PID" | while read -r p; do
+	grep -q 'smtpd' "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done | head -1)
+[ -n "$spid" ] || spid=$(pgrep -P "$M_PID" | tail -1)
+t0=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+sleep 2
+t1=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+wait "$IDLE"
+cmp_ok $((t1 - t0)) -lt 50 "an idle TLS handshake does not spin smtpd ($((t1 - t0)) ticks in 2 s)"
 session "relay from 127.0.0.2 (outside relay_networks) to a non-local domain -> 554 5.7.1" \
     -b 127.0.0.2 greet send='EHLO outside.test\r\n' reply=250 \
     send='MAIL FROM:<spammer@example.org>\r\n' reply=250 \
