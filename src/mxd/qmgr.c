@@ -36,6 +36,7 @@
 #include "queue/queue.h"
 #include "util/event.h"
 #include "util/log.h"
+#include "util/net.h"
 
 enum rcpt_state { RS_PENDING, RS_DONE, RS_FAILED, RS_REMOTE };
 
@@ -65,6 +66,20 @@ RB_PROTOTYPE(qmsgs, qmsg, node, qmsg_cmp)
 RB_GENERATE(qmsgs, qmsg, node, qmsg_cmp)
 TAILQ_HEAD(qlist, qmsg);
 
+/*
+ * A reply to smtpd that did not fit its socket yet. The queue manager never blocks
+ * sending to smtpd: smtpd may itself be blocked sending to us, and two processes each
+ * waiting for the other to read would stop all mail.
+ */
+struct qreply {
+	STAILQ_ENTRY(qreply)	 entry;
+	uint32_t		 type;
+	uint64_t		 ref;
+	struct ipc_qid		 qid;
+	int			 fd;	/* owned until sent, or -1 */
+};
+STAILQ_HEAD(qreplies, qreply);
+
 struct qmgr {
 	struct mxd	*mxd;
 	struct conf	*conf;
@@ -77,6 +92,7 @@ struct qmgr {
 	struct qlist	 deliver;	/* waiting for the delivery agent */
 	struct qmsg	*delivering;	/* at the delivery agent now */
 	struct ipc_msg	*msg;		/* receive buffer */
+	struct qreplies	 out;		/* replies waiting for room on smtpd's socket */
 	bool		 smtpd_gone;	/* shutting down: replies have nobody to go to */
 };
 
@@ -103,6 +119,45 @@ qmsg_free(struct qmgr *q, struct qmsg *m)
 		close(m->fd);
 	free(m->state);
 	free(m);
+}
+
+/* Sends what is waiting, in order, until smtpd's socket is full. */
+static void
+qmgr_flush_replies(struct qmgr *q)
+{
+	struct qreply *r;
+
+	while ((r = STAILQ_FIRST(&q->out)) != NULL) {
+		if (ipc_send(q->smtpd, r->type, r->ref, &r->qid, sizeof(r->qid), r->fd) == -1) {
+			if (errno == EAGAIN || errno == ENOBUFS)
+				break;
+			if (!q->smtpd_gone)
+				fatal("send to smtpd");
+		}
+		STAILQ_REMOVE_HEAD(&q->out, entry);
+		if (r->fd != -1)
+			close(r->fd);
+		free(r);
+	}
+	(void)ev_io_set(q->loop, &q->smtpd_io,
+	    q->smtpd_gone ? 0 : EV_READ | (STAILQ_EMPTY(&q->out) ? 0 : EV_WRITE));
+}
+
+/* Queues a reply for smtpd (taking fd) and sends as much as fits. */
+static void
+qmgr_reply(struct qmgr *q, uint32_t type, uint64_t ref, const struct ipc_qid *qid, int fd)
+{
+	struct qreply *r;
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		fatal("calloc");
+	r->type = type;
+	r->ref = ref;
+	r->qid = *qid;
+	r->fd = fd;
+	STAILQ_INSERT_TAIL(&q->out, r, entry);
+	qmgr_flush_replies(q);
 }
 
 static void
@@ -142,13 +197,12 @@ qmgr_create(struct qmgr *q, uint64_t ref)
 	/* smtpd gets its own descriptor for the same open file (write offset shared is fine:
 	 * only smtpd writes until the commit). */
 	sfd = dup(fd);
-	if (sfd == -1 || ipc_send(q->smtpd, IPC_CREATED, ref, &r, sizeof(r), sfd) == -1)
-		fatal("send to smtpd");
-	close(sfd);
+	if (sfd == -1)
+		fatal("dup");
+	qmgr_reply(q, IPC_CREATED, ref, &r, sfd);
 	return;
 fail:
-	if (ipc_send(q->smtpd, IPC_CREATED, ref, &r, sizeof(r), -1) == -1)
-		fatal("send to smtpd");
+	qmgr_reply(q, IPC_CREATED, ref, &r, -1);
 }
 
 static void
@@ -445,9 +499,7 @@ qmgr_flush_commits(void *arg)
 		memset(&r, 0, sizeof(r));
 		strlcpy(r.id, m->id, sizeof(r.id));
 		r.err = err;
-		if (ipc_send(q->smtpd, IPC_COMMITTED, m->ref, &r, sizeof(r), -1) == -1 &&
-		    !q->smtpd_gone)
-			fatal("send to smtpd");
+		qmgr_reply(q, IPC_COMMITTED, m->ref, &r, -1);
 		if (err != 0) {
 			(void)unlinkat(q->queuedir, m->id, 0);
 			(void)unlinkat(q->tmpdir, m->id, 0);
@@ -498,7 +550,10 @@ smtpd_cb(struct ev_io *io, int events, void *arg)
 	struct qmgr *q = arg;
 
 	(void)io;
-	(void)events;
+	if (events & EV_WRITE)
+		qmgr_flush_replies(q);
+	if ((events & EV_READ) == 0)
+		return;
 	switch (ipc_drain(q->smtpd, q->msg, smtpd_msg, q)) {
 	case 0:
 		break;
@@ -635,6 +690,9 @@ qmgr_main(struct mxd *mxd, int smtpd, int local)
 	RB_INIT(&q.msgs);
 	TAILQ_INIT(&q.commits);
 	TAILQ_INIT(&q.deliver);
+	STAILQ_INIT(&q.out);
+	if (net_set_nonblock(smtpd) == -1)
+		fatal("smtpd socket");
 	log_init("mxd/queue", false);
 	mxd_drop_privileges(mxd, NULL);
 	q.spooldir = open_dir(AT_FDCWD, q.conf->spool);
