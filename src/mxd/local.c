@@ -172,9 +172,21 @@ local_request(struct local *l, int qsock, const struct ipc_deliver *d, int fd)
 	free(out);
 }
 
+/* SIGTERM: finish the delivery in progress, then stop (a Maildir file is never cut). */
+static volatile sig_atomic_t local_stop;
+
+static void
+local_on_term(int signo)
+{
+	(void)signo;
+	local_stop = 1;
+}
+
 int
 local_main(struct mxd *mxd, int qsock)
 {
+	struct sigaction sa;
+	sigset_t	 block, waitmask;
 	struct local	 l;
 	struct ipc_msg	*m;
 	char		 err[512];
@@ -191,13 +203,24 @@ local_main(struct mxd *mxd, int qsock)
 	}
 	mxd_drop_privileges(mxd, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = local_on_term;	/* no SA_RESTART: poll returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	/* Blocked except inside ppoll(): a signal can never slip in before we sleep. */
+	sigemptyset(&waitmask);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	(void)sigprocmask(SIG_BLOCK, &block, NULL);
 	m = malloc(sizeof(*m));
 	if (m == NULL)
 		fatal("malloc");
-	for (;;) {
+	while (!local_stop) {
 		struct pollfd pfd = { qsock, POLLIN, 0 };
 
-		if (poll(&pfd, 1, -1) == -1) {
+		if (ppoll(&pfd, 1, NULL, &waitmask) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");

@@ -229,25 +229,38 @@ qmsg_read_state(FILE *f, struct qmsg *m)
 	char		 line[128], *a, *b, *save;
 	const char	*e1, *e2;
 	long long	 idx, st;
+	uint8_t		*state;
+	unsigned	 attempts = m->attempts;
 
+	/* Into a copy: a file with a bad line changes nothing (it is whole or ignored). */
+	state = malloc(m->nrcpt);
+	if (state == NULL)
+		return -1;
+	memcpy(state, m->state, m->nrcpt);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		a = strtok_r(line, " \n", &save);
 		b = strtok_r(NULL, " \n", &save);
 		if (a == NULL || b == NULL)
-			return -1;
+			goto bad;
 		if (strcmp(a, "attempts") == 0) {
-			m->attempts = (unsigned)strtonum(b, 0, 100000, &e1);
+			attempts = (unsigned)strtonum(b, 0, 100000, &e1);
 			if (e1 != NULL)
-				return -1;
+				goto bad;
 			continue;
 		}
 		idx = strtonum(a, 0, (long long)m->nrcpt - 1, &e1);
 		st = strtonum(b, RS_PENDING, RS_REMOTE, &e2);
 		if (e1 != NULL || e2 != NULL)
-			return -1;
-		m->state[idx] = (uint8_t)st;
+			goto bad;
+		state[idx] = (uint8_t)st;
 	}
+	memcpy(m->state, state, m->nrcpt);
+	m->attempts = attempts;
+	free(state);
 	return 0;
+bad:
+	free(state);
+	return -1;
 }
 
 static int
