@@ -122,6 +122,9 @@ void	 dns_cache_put(struct dns_cache *, const struct dns_result *, uint64_t now_
 bool	 dns_cache_get(struct dns_cache *, const struct dns_name *, uint16_t, uint64_t now_ms,
 	    struct dns_result *);
 
+/* dns_stub.c: the synchronous wrappers' loop (fatal only if poll itself breaks). */
+void	 dns_run_until_idle(struct dns_resolver *);
+
 /* dns_query.c */
 struct dns_query *dns_query_new(struct dns_resolver *, const struct dns_name *, uint16_t);
 void	 dns_query_start(struct dns_query *);

@@ -19,12 +19,10 @@
  */
 #include <arpa/inet.h>
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dns/dns_int.h"
-#include "util/log.h"
 #include "util/rand.h"
 
 struct dns_mx_job;
@@ -363,16 +361,8 @@ dns_mx_resolve(struct dns_resolver *res, const char *domain, unsigned flags,
 {
 	memset(out, 0, sizeof(*out));
 	out->status = DNS_RETRY;
-	out->why = "not finished";
 	if (dns_mx_start(res, domain, flags, dns_mx_sync_cb, out) == -1)
 		return DNS_RETRY;
-	/*
-	 * Run until nothing is in flight: every query gives up by itself after its attempts,
-	 * so this ends, and out (on our caller's stack) is never written after we return.
-	 */
-	while (dns_resolver_busy(res))
-		if (dns_resolver_run(res, (int)(res->conf.timeout_ms * res->conf.attempts *
-		    res->nsrv * 6 + 1000)) == -1 && errno != ETIMEDOUT && errno != EINTR)
-			fatal("dns_mx_resolve");
+	dns_run_until_idle(res);
 	return out->status;
 }

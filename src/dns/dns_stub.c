@@ -21,6 +21,7 @@
 
 #include "dns/dns_int.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/rand.h"
 
 #define DNS_PORT	53
@@ -309,12 +310,10 @@ dns_lookup_cancel(struct dns_lookup *l)
 	/* Cancelled from inside its own callback: the finishing query frees it. */
 	if (q == NULL)
 		return;
-	if (q != NULL) {
-		TAILQ_REMOVE(&q->waiters, l, entry);
-		/* Nobody else wants the answer: stop asking. */
-		if (TAILQ_EMPTY(&q->waiters) && q->state != DNS_QS_DONE)
-			dns_query_kill(q);
-	}
+	TAILQ_REMOVE(&q->waiters, l, entry);
+	/* Nobody else wants the answer: stop asking. */
+	if (TAILQ_EMPTY(&q->waiters) && q->state != DNS_QS_DONE)
+		dns_query_kill(q);
 	free(l);
 }
 
@@ -400,24 +399,30 @@ dns_resolve_cb(const struct dns_result *r, void *arg)
 		dns_result_fail(out, &r->qname, r->qtype, DNS_RETRY, "out of memory");
 }
 
+/*
+ * For the synchronous wrappers: runs until nothing is in flight. Every query gives up by
+ * itself after its attempts, so this ends, and a result on the caller's stack is never
+ * written after the wrapper returns (no lookup is left behind to be cancelled).
+ */
+void
+dns_run_until_idle(struct dns_resolver *res)
+{
+	/* Worst case per round: every attempt times out; slack for TCP and MX's two steps. */
+	uint64_t budget = (uint64_t)res->conf.timeout_ms * res->conf.attempts * res->nsrv * 6 +
+	    1000;
+
+	while (dns_resolver_busy(res))
+		if (dns_resolver_run(res, (int)(budget > 600000 ? 600000 : budget)) == -1 &&
+		    errno != ETIMEDOUT && errno != EINTR)
+			fatal("dns_resolver_run");
+}
+
 enum dns_status
 dns_resolve(struct dns_resolver *res, const char *name, uint16_t qtype, struct dns_result *out)
 {
-	struct dns_lookup	*l;
-	uint64_t		 budget;
-
 	memset(out, 0, sizeof(*out));
 	out->status = DNS_RETRY;
-	out->why = "not finished";
-	l = dns_lookup(res, name, qtype, dns_resolve_cb, out);
-	if (l != NULL) {
-		/* Worst case: every attempt times out; add slack for TCP. */
-		budget = (uint64_t)res->conf.timeout_ms * res->conf.attempts * res->nsrv * 3 + 1000;
-		if (dns_resolver_run(res, (int)(budget > 600000 ? 600000 : budget)) == -1 &&
-		    out->why != NULL && strcmp(out->why, "not finished") == 0) {
-			dns_lookup_cancel(l);
-			dns_result_fail(out, NULL, qtype, DNS_RETRY, "timeout");
-		}
-	}
+	(void)dns_lookup(res, name, qtype, dns_resolve_cb, out);
+	dns_run_until_idle(res);
 	return out->status;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ipc/ipc.h"
@@ -95,7 +96,8 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const char *a
 			return;
 		}
 	}
-	if (n == 0) {
+	/* No alias (an unknown local part expands to itself): the address as it is. */
+	if (n == 0 || (n == 1 && strcasecmp(l->targets[0], lp) == 0)) {
 		deliver_one(l, fd, env, addr, res, redelivery);
 		return;
 	}

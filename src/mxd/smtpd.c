@@ -1256,11 +1256,12 @@ clients_from(struct smtpd *d, const struct net_addr *a)
 {
 	struct session	*s;
 	unsigned	 n = 0;
-	char		 h1[NET_ADDR_STRLEN], h2[NET_ADDR_STRLEN];
+	char		 h[NET_ADDR_STRLEN];
 
-	net_addr_host(a, h1, sizeof(h1));
+	/* Each session keeps its address as text: compare with that, no formatting per session. */
+	net_addr_host(a, h, sizeof(h));
 	RB_FOREACH(s, sessions, &d->sessions)
-		if (strcmp(net_addr_host(&s->peer, h2, sizeof(h2)), h1) == 0)
+		if (strcmp(s->peer_host, h) == 0)
 			n++;
 	return n;
 }

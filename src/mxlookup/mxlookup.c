@@ -51,11 +51,10 @@ name_str(const struct dns_name *n, char *buf, size_t len)
 }
 
 static void
-facts_text(const struct dns_facts *f, bool ad_trusted_policy)
+facts_text(const struct dns_facts *f)
 {
 	char addr[NET_ADDR_STRLEN];
 
-	(void)ad_trusted_policy;
 	if (f->from_cache) {
 		printf(";; security: from cache\n");
 		return;
@@ -135,7 +134,7 @@ show_records(struct dns_resolver *res, const char *name, uint16_t type, bool js)
 			    name_str(&r.rr[i].owner, owner, sizeof(owner)), r.rr[i].ttl,
 			    dns_type_str(r.rr[i].type), dns_rdata_str(&r.rr[i], data, dlen));
 		if (r.status != DNS_INVAL)
-			facts_text(&r.facts, false);
+			facts_text(&r.facts);
 	}
 	free(data);
 	dns_result_clear(&r);
@@ -200,7 +199,7 @@ show_plan(struct dns_resolver *res, const char *name, unsigned flags, bool js)
 		printf(";; MX RRset: %s\n", p.secure ? "DNSSEC secure (AD from a trusted resolver)" :
 		    "not DNSSEC-secure");
 		if (p.status != DNS_INVAL || p.facts.attempts > 0)
-			facts_text(&p.facts, false);
+			facts_text(&p.facts);
 	}
 	dns_mx_plan_clear(&p);
 	return exit_code(p.status);
