@@ -113,6 +113,9 @@ static const struct conf_key conf_keys[] = {
 	{ "data_timeout", CT_DURATION, false, F(data_timeout), 0, 1, 86400 },
 	/* RFC 5321 §4.5.3.2.1: a client waits 5 minutes for the greeting; stay below. */
 	{ "greet_pause", CT_DURATION, false, F(greet_pause), 0, 0, 299 },
+	{ "max_deliveries", CT_UINT, false, F(max_deliveries), 0, 1, 256 },
+	{ "max_per_destination", CT_UINT, false, F(max_per_destination), 0, 1, 256 },
+	{ "smtp_timeout", CT_DURATION, false, F(smtp_timeout), 0, 1, 3600 },
 };
 
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -821,6 +824,10 @@ conf_defaults(struct conf *c)
 	 */
 	c->data_timeout = 300;
 	c->greet_pause = 0;
+	c->max_deliveries = 20;
+	c->max_per_destination = 10;
+	/* RFC 5321 §4.5.3.2: the longest client timeout is 10 minutes (after the final "."). */
+	c->smtp_timeout = 600;
 }
 
 void

@@ -59,6 +59,10 @@ struct conf {
 	unsigned	 cmd_timeout, data_timeout;	/* seconds, RFC 5321 §4.5.3.2 */
 	unsigned	 greet_pause;		/* seconds before the 220 on MX ports; a
 						   client talking earlier is refused (default 0) */
+	/* Outbound: delivery workers in all and at once per destination; the cap on every
+	   RFC 5321 §4.5.3.2 client timeout (their own values when larger than it). */
+	unsigned	 max_deliveries, max_per_destination;
+	unsigned	 smtp_timeout;
 };
 
 /* Fills defaults (DESIGN §5). */

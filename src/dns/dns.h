@@ -313,6 +313,7 @@ enum dns_status dns_resolve(struct dns_resolver *, const char *, uint16_t, struc
 #define DNS_MX_ADDR_MAX 16
 #define DNS_MX_HOST_MAX 32
 #define DNS_MX_ALLOW_LOOPBACK 0x01
+#define DNS_MX_HOST_ONLY      0x02	/* no MX query: the name is the host (implicit) */
 
 struct dns_mx_host {
 	struct dns_name	 name;

@@ -340,6 +340,15 @@ dns_mx_start(struct dns_resolver *res, const char *domain, unsigned flags, dns_m
 		return 0;
 	}
 	dns_name_lower(&job->plan.domain);
+	if (flags & DNS_MX_HOST_ONLY) {
+		/* A named host (a bracketed relayhost): its addresses, as for an implicit MX. */
+		struct dns_result none;
+
+		memset(&none, 0, sizeof(none));
+		none.status = DNS_NODATA;
+		dns_mx_mx_cb(&none, job);
+		return 0;
+	}
 	(void)dns_lookup_name(res, &job->plan.domain, DNS_T_MX, dns_mx_mx_cb, job);
 	return 0;
 }

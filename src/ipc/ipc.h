@@ -24,8 +24,8 @@ enum ipc_type {
 	IPC_COMMIT,		/* smtpd → queue: struct ipc_qid; the file is complete */
 	IPC_COMMITTED,		/* queue → smtpd: struct ipc_qid, err 0 when durable */
 	IPC_ABORT,		/* smtpd → queue: struct ipc_qid; discard the file */
-	IPC_DELIVER,		/* queue → local: struct ipc_deliver + the message fd */
-	IPC_DELIVERED,		/* local → queue: struct ipc_delivered */
+	IPC_DELIVER,		/* queue → local/smtp: struct ipc_deliver + the message fd */
+	IPC_DELIVERED,		/* local/smtp → queue: struct ipc_delivered */
 	IPC_NTYPES
 };
 
@@ -47,6 +47,7 @@ struct ipc_deliver {
 	uint32_t	n;
 	uint32_t	idx[IPC_RCPT_MAX];	/* recipient indices in the queue file */
 	uint8_t		redelivery;	/* check the mailbox for an earlier delivery */
+	char		domain[256];	/* smtp: the destination (lower case); local: "" */
 };
 
 struct ipc_rcpt_result {
@@ -54,11 +55,13 @@ struct ipc_rcpt_result {
 	uint8_t		status;		/* enum deliver_status */
 	char		dsn[8];
 	char		text[240];
+	char		relay[96];	/* the remote MTA's host name, "" when none answered */
 };
 
 struct ipc_delivered {
 	char			id[17];
 	uint32_t		n;
+	uint8_t			cached;		/* smtp: keeps a session to domain open */
 	struct ipc_rcpt_result	r[IPC_RCPT_MAX];
 };
 

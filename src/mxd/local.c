@@ -52,7 +52,7 @@ deliver_one(struct local *l, int fd, const struct queue_env *env, const char *ad
 	if (at == NULL || !conf_is_local_domain(l->conf, at + 1)) {
 		res->status = DELIVER_TEMP;
 		strlcpy(res->dsn, "4.4.0", sizeof(res->dsn));
-		strlcpy(res->text, "alias target is not local; outbound delivery is not available yet",
+		strlcpy(res->text, "alias target is not local; forwarding to remote targets is not supported",
 		    sizeof(res->text));
 		return;
 	}

@@ -35,6 +35,8 @@ struct mxd {
 int	smtpd_main(struct mxd *, int qsock);
 int	qmgr_main(struct mxd *, int smtpd_sock, int local_sock);
 int	local_main(struct mxd *, int qsock);
+/* An outbound delivery worker, forked by the queue manager (remote.c). */
+int	remote_main(const struct conf *, int qsock);
 
 /* smtpd's chroot: an empty directory the parent creates (root only). */
 #define MXD_EMPTY_DIR "/var/empty/mxd"

@@ -12,18 +12,34 @@
  * before the sync can leave a renamed file whose data is incomplete, which recovery sees
  * (no valid END record) and moves to corrupt/ — it was never acknowledged.
  *
- * Outbound delivery (remote recipients) is issue 4: until then they stay queued.
+ * Scheduling: a delivery attempt turns every open recipient of a message into jobs —
+ * local recipients for the local agent (local.c), remote ones grouped by destination
+ * domain (or the relayhost) for the SMTP workers (remote.c) we fork, max_deliveries of
+ * them, at most max_per_destination at once per destination, destinations taking turns.
+ * A destination's job goes preferably to the worker that still holds a session to it
+ * (connection reuse). When every job of an attempt is back, the message is finished
+ * (removed), or deferred: attempts and next try, with each deferred recipient's last
+ * error, are saved in ID.st so a restart resumes where it stopped; the backoff doubles
+ * from retry_min to retry_max, and after queue_lifetime the open recipients fail. Failed
+ * recipients get one RFC 3464 notification per attempt (queue_dsn.c), itself a queue
+ * file committed before the failure is recorded: a crash in between repeats a
+ * notification, never loses one. A bounce is never bounced (null sender).
  */
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
+#include <bsd/unistd.h>
 #include <bsd/sys/queue.h>
 #include <bsd/sys/tree.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,21 +54,38 @@
 #include "util/log.h"
 #include "util/net.h"
 
+/* Persisted as numbers in ID.st: never renumber. */
 enum rcpt_state { RS_PENDING, RS_DONE, RS_FAILED, RS_REMOTE };
+
+/* A recipient's last result when it was not delivered, and a DSN due for it. */
+struct rinfo {
+	uint8_t		 report;	/* 0, or 1 + enum dsn_action: due at the attempt's end */
+	char		 dsn[8];
+	char		 text[240];
+	char		 relay[96];
+};
 
 /* A message in the queue, committed or being written. */
 struct qmsg {
 	RB_ENTRY(qmsg)		 node;
-	TAILQ_ENTRY(qmsg)	 work;		/* commit batch or delivery FIFO */
+	TAILQ_ENTRY(qmsg)	 work;		/* commit batch */
 	char			 id[QUEUE_ID_LEN + 1];
 	int			 fd;		/* O_RDWR, ours */
 	uint64_t		 ref;		/* smtpd session while uncommitted */
 	bool			 committed;
-	bool			 queued;	/* on a work list */
+	bool			 queued;	/* on the commit list */
 	bool			 redelivery;	/* recovered: check mailboxes for duplicates */
+	bool			 loaded;	/* envelope read: nrcpt and the arrays are valid */
 	size_t			 nrcpt;
 	uint8_t			*state;		/* enum rcpt_state per recipient */
+	uint8_t			*notify;	/* SMTP_NOTIFY_* per recipient */
+	char			**dom;		/* per remote recipient: its domain, else NULL */
+	struct rinfo		*info;		/* per recipient, from the first failure on */
+	time_t			 arrival;
+	time_t			 next_try;	/* of a deferred message; 0 when not deferred */
 	unsigned		 attempts;
+	unsigned		 inflight;	/* jobs at delivery agents */
+	bool			 had_temp;	/* this attempt deferred someone */
 	struct ev_timer		 retry;
 };
 
@@ -65,6 +98,52 @@ RB_HEAD(qmsgs, qmsg);
 RB_PROTOTYPE(qmsgs, qmsg, node, qmsg_cmp)
 RB_GENERATE(qmsgs, qmsg, node, qmsg_cmp)
 TAILQ_HEAD(qlist, qmsg);
+
+/*
+ * A job: some recipients of one message for one delivery agent — the local agent, or an
+ * SMTP worker for one destination (a domain, or the relayhost).
+ */
+struct dest;
+struct job {
+	TAILQ_ENTRY(job)	 entry;
+	struct qmsg		*m;
+	struct dest		*d;		/* NULL: local */
+	uint32_t		 n;
+	uint32_t		 idx[IPC_RCPT_MAX];
+};
+TAILQ_HEAD(jobs, job);
+
+/* A destination: its waiting jobs and how many are being delivered now. */
+struct dest {
+	RB_ENTRY(dest)		 node;
+	TAILQ_ENTRY(dest)	 ready;		/* has jobs and room for one more */
+	struct jobs		 jobs;
+	unsigned		 active;
+	bool			 on_ready;
+	char			 name[256];
+};
+
+static int
+dest_cmp(const struct dest *a, const struct dest *b)
+{
+	return strcmp(a->name, b->name);
+}
+RB_HEAD(dests, dest);
+RB_PROTOTYPE(dests, dest, node, dest_cmp)
+RB_GENERATE(dests, dest, node, dest_cmp)
+TAILQ_HEAD(destq, dest);
+
+/* An SMTP delivery worker (remote.c), forked by us. */
+struct worker {
+	TAILQ_ENTRY(worker)	 idle;
+	struct qmgr		*q;
+	int			 fd;
+	pid_t			 pid;
+	struct ev_io		 io;
+	struct job		*job;		/* NULL: idle */
+	char			 cached[256];	/* destination of its open session, or "" */
+};
+TAILQ_HEAD(workers, worker);
 
 /*
  * A reply to smtpd that did not fit its socket yet. The queue manager never blocks
@@ -89,14 +168,21 @@ struct qmgr {
 	int		 tmpdir, queuedir, spooldir;
 	struct qmsgs	 msgs;
 	struct qlist	 commits;	/* waiting for the next group commit */
-	struct qlist	 deliver;	/* waiting for the delivery agent */
-	struct qmsg	*delivering;	/* at the delivery agent now */
+	struct jobs	 local_jobs;	/* waiting for the local delivery agent */
+	struct job	*local_job;	/* at the local delivery agent now */
+	struct dests	 dests;
+	struct destq	 ready;		/* destinations with a job that may start */
+	struct worker	*workers;	/* max_deliveries of them */
+	struct workers	 idle;
 	struct ipc_msg	*msg;		/* receive buffer */
 	struct qreplies	 out;		/* replies waiting for room on smtpd's socket */
 	bool		 smtpd_gone;	/* shutting down: replies have nobody to go to */
+	bool		 stopping;	/* no new jobs, no worker respawns */
 };
 
-static void qmgr_kick(struct qmgr *);
+static void qmgr_dispatch(struct qmgr *);
+static void qmsg_start(struct qmgr *, struct qmsg *);
+static void qmsg_attempt_end(struct qmgr *, struct qmsg *);
 
 /* The one queue manager of this process (timer callbacks reach it through here). */
 static struct qmgr *qmgr_self;
@@ -118,6 +204,11 @@ qmsg_free(struct qmgr *q, struct qmsg *m)
 	if (m->fd != -1)
 		close(m->fd);
 	free(m->state);
+	free(m->notify);
+	if (m->dom != NULL)
+		free(m->dom[m->nrcpt]);	/* the strings' one allocation */
+	free(m->dom);
+	free(m->info);
 	free(m);
 }
 
@@ -220,19 +311,26 @@ qmgr_abort(struct qmgr *q, const char *id)
 }
 
 /*
- * ID.st: "attempts N" then one line "IDX STATE" per recipient that is no longer pending.
- * Written only through qmsg_save_state (tmp + fsync + rename), so it is whole or absent.
+ * ID.st, whole or absent (written only by qmsg_save_state: tmp, fsync, rename, fsync):
+ *   attempts N
+ *   next T			deferred until T (seconds since the epoch)
+ *   IDX STATE			a recipient that is final (RS_DONE or RS_FAILED)
+ *   last IDX DSN RELAY TEXT	a deferred recipient's last error (RELAY "-": none)
  */
+#define ST_LINE_MAX 512
+
 static int
 qmsg_read_state(FILE *f, struct qmsg *m)
 {
-	char		 line[128], *a, *b, *save;
+	char		 line[ST_LINE_MAX], *a, *b, *c, *save;
 	const char	*e1, *e2;
 	long long	 idx, st;
 	uint8_t		*state;
+	struct rinfo	*info = NULL;
 	unsigned	 attempts = m->attempts;
+	time_t		 next = 0;
 
-	/* Into a copy: a file with a bad line changes nothing (it is whole or ignored). */
+	/* Into copies: a file with a bad line changes nothing (it is whole or ignored). */
 	state = malloc(m->nrcpt);
 	if (state == NULL)
 		return -1;
@@ -248,25 +346,63 @@ qmsg_read_state(FILE *f, struct qmsg *m)
 				goto bad;
 			continue;
 		}
+		if (strcmp(a, "next") == 0) {
+			next = (time_t)strtonum(b, 0, LLONG_MAX, &e1);
+			if (e1 != NULL)
+				goto bad;
+			continue;
+		}
+		if (strcmp(a, "last") == 0) {
+			struct rinfo *ri;
+
+			idx = strtonum(b, 0, (long long)m->nrcpt - 1, &e1);
+			a = strtok_r(NULL, " \n", &save);	/* dsn */
+			c = strtok_r(NULL, " \n", &save);	/* relay */
+			b = strtok_r(NULL, "\n", &save);	/* text */
+			if (e1 != NULL || a == NULL || c == NULL)
+				goto bad;
+			if (info == NULL && (info = calloc(m->nrcpt, sizeof(*info))) == NULL)
+				goto bad;
+			ri = &info[idx];
+			strlcpy(ri->dsn, a, sizeof(ri->dsn));
+			strlcpy(ri->relay, strcmp(c, "-") == 0 ? "" : c, sizeof(ri->relay));
+			strlcpy(ri->text, b != NULL ? b : "", sizeof(ri->text));
+			continue;
+		}
 		idx = strtonum(a, 0, (long long)m->nrcpt - 1, &e1);
-		st = strtonum(b, RS_PENDING, RS_REMOTE, &e2);
+		st = strtonum(b, RS_DONE, RS_FAILED, &e2);
 		if (e1 != NULL || e2 != NULL)
 			goto bad;
 		state[idx] = (uint8_t)st;
 	}
 	memcpy(m->state, state, m->nrcpt);
 	m->attempts = attempts;
+	m->next_try = next;
+	if (info != NULL) {
+		free(m->info);
+		m->info = info;
+	}
 	free(state);
 	return 0;
 bad:
+	free(info);
 	free(state);
 	return -1;
+}
+
+/* One text field of the state file: printable, no newline, never empty. */
+static void
+st_clean(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
 }
 
 static int
 qmsg_save_state(struct qmgr *q, struct qmsg *m)
 {
-	char	 tmp[QUEUE_ID_LEN + 8], dst[QUEUE_ID_LEN + 4], buf[64];
+	char	 tmp[QUEUE_ID_LEN + 8], dst[QUEUE_ID_LEN + 4];
 	FILE	*f;
 	int	 fd, rc = 0;
 
@@ -281,11 +417,22 @@ qmsg_save_state(struct qmgr *q, struct qmsg *m)
 		return -1;
 	}
 	fprintf(f, "attempts %u\n", m->attempts);
-	for (size_t i = 0; i < m->nrcpt; i++)
-		if (m->state[i] != RS_PENDING && m->state[i] != RS_REMOTE) {
-			(void)snprintf(buf, sizeof(buf), "%zu %u\n", i, m->state[i]);
-			fputs(buf, f);
+	if (m->next_try != 0)
+		fprintf(f, "next %lld\n", (long long)m->next_try);
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		if (m->state[i] == RS_DONE || m->state[i] == RS_FAILED) {
+			fprintf(f, "%zu %u\n", i, m->state[i]);
+		} else if (m->info != NULL && m->info[i].dsn[0] != '\0') {
+			struct rinfo *ri = &m->info[i];
+
+			st_clean(ri->dsn);
+			st_clean(ri->text);
+			st_clean(ri->relay);
+			fprintf(f, "last %zu %s %s %s\n", i, ri->dsn,
+			    ri->relay[0] != '\0' && strchr(ri->relay, ' ') == NULL ? ri->relay : "-",
+			    ri->text);
 		}
+	}
 	if (fflush(f) != 0 || fsync(fileno(f)) == -1)
 		rc = -1;
 	if (fclose(f) != 0)
@@ -306,31 +453,52 @@ qmsg_load(struct qmgr *q, struct qmsg *m, bool fresh)
 {
 	struct queue_env	 env;
 	enum queue_read_res	 r;
-	char			 st[QUEUE_ID_LEN + 4];
+	char			 st[QUEUE_ID_LEN + 4], *blob, *p;
+	size_t			 n, blen = 1;
 	FILE			*f;
-	int			 fd, rc = 0;
+	int			 fd;
 
-	if (lseek(m->fd, 0, SEEK_SET) == -1)
-		return -1;
 	memset(&env, 0, sizeof(env));
 	r = queue_file_read(m->fd, &env, NULL, NULL);
 	if (r != QUEUE_READ_OK) {
 		queue_env_clear(&env);
 		return r == QUEUE_READ_IOERR ? -1 : -2;
 	}
-	free(m->state);
-	m->state = calloc(env.nrcpt > 0 ? env.nrcpt : 1, 1);
-	if (m->state == NULL) {
+	n = env.nrcpt;
+	for (size_t i = 0; i < n; i++) {
+		const char *at = strrchr(env.rcpt[i].addr, '@');
+
+		if (at != NULL && !conf_is_local_domain(q->conf, at + 1))
+			blen += strlen(at + 1) + 1;
+	}
+	m->state = calloc(n > 0 ? n : 1, 1);
+	m->notify = calloc(n > 0 ? n : 1, 1);
+	m->dom = calloc(n + 1, sizeof(*m->dom));
+	blob = malloc(blen);
+	if (m->state == NULL || m->notify == NULL || m->dom == NULL || blob == NULL) {
+		free(blob);
 		queue_env_clear(&env);
 		return -1;
 	}
-	m->nrcpt = env.nrcpt;
-	for (size_t i = 0; i < env.nrcpt; i++) {
+	m->nrcpt = n;
+	m->dom[n] = blob;	/* freed through here */
+	p = blob;
+	m->arrival = env.arrival;
+	for (size_t i = 0; i < n; i++) {
 		const char *at = strrchr(env.rcpt[i].addr, '@');
 
-		m->state[i] = at != NULL && conf_is_local_domain(q->conf, at + 1) ? RS_PENDING
-										 : RS_REMOTE;
+		m->notify[i] = (uint8_t)env.rcpt[i].notify;
+		if (at == NULL || conf_is_local_domain(q->conf, at + 1)) {
+			m->state[i] = RS_PENDING;
+			continue;
+		}
+		m->state[i] = RS_REMOTE;
+		m->dom[i] = p;
+		for (at++; *at != '\0'; at++)
+			*p++ = (char)((*at >= 'A' && *at <= 'Z') ? *at + 32 : *at);
+		*p++ = '\0';
 	}
+	m->loaded = true;
 	queue_env_clear(&env);
 	if (fresh)
 		return 0;
@@ -342,20 +510,24 @@ qmsg_load(struct qmgr *q, struct qmsg *m, bool fresh)
 			close(fd);
 			return -1;
 		}
-		if (qmsg_read_state(f, m) == -1) {
+		if (qmsg_read_state(f, m) == -1)
 			log_warnx("%s: bad state file, delivering to every recipient", m->id);
-			rc = 0;
-		}
 		fclose(f);
 	}
-	return rc;
+	return 0;
 }
 
 static bool
-qmsg_pending(const struct qmsg *m)
+rcpt_open(const struct qmsg *m, size_t i)
 {
-	for (size_t i = 0; i < m->nrcpt; i++)
-		if (m->state[i] == RS_PENDING)
+	return m->state[i] == RS_PENDING || m->state[i] == RS_REMOTE;
+}
+
+static bool
+qmsg_reports_due(const struct qmsg *m)
+{
+	for (size_t i = 0; m->info != NULL && i < m->nrcpt; i++)
+		if (m->info[i].report != 0)
 			return true;
 	return false;
 }
@@ -363,10 +535,10 @@ qmsg_pending(const struct qmsg *m)
 static bool
 qmsg_finished(const struct qmsg *m)
 {
-	if (m->nrcpt == 0)
-		return false;	/* not loaded: never take it for done */
+	if (!m->loaded || m->inflight > 0 || qmsg_reports_due(m))
+		return false;
 	for (size_t i = 0; i < m->nrcpt; i++)
-		if (m->state[i] == RS_PENDING || m->state[i] == RS_REMOTE)
+		if (rcpt_open(m, i))
 			return false;
 	return true;
 }
@@ -384,14 +556,125 @@ qmsg_remove(struct qmgr *q, struct qmsg *m)
 	qmsg_free(q, m);
 }
 
-static void
-qmgr_schedule(struct qmgr *q, struct qmsg *m)
+static struct rinfo *
+qmsg_info(struct qmsg *m, size_t i)
 {
-	if (m->queued || q->delivering == m || !qmsg_pending(m))
-		return;
-	TAILQ_INSERT_TAIL(&q->deliver, m, work);
-	m->queued = true;
+	if (m->info == NULL && (m->info = calloc(m->nrcpt, sizeof(*m->info))) == NULL)
+		fatal("calloc");
+	return &m->info[i];
 }
+
+/* --- destinations and workers ------------------------------------------------------- */
+
+static struct dest *
+dest_get(struct qmgr *q, const char *name)
+{
+	struct dest key, *d;
+
+	strlcpy(key.name, name, sizeof(key.name));
+	d = RB_FIND(dests, &q->dests, &key);
+	if (d != NULL)
+		return d;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		fatal("calloc");
+	strlcpy(d->name, name, sizeof(d->name));
+	TAILQ_INIT(&d->jobs);
+	RB_INSERT(dests, &q->dests, d);
+	return d;
+}
+
+/* Puts d on the ready list when it has a job that may start, frees it when it is unused. */
+static void
+dest_update(struct qmgr *q, struct dest *d)
+{
+	bool ready = !TAILQ_EMPTY(&d->jobs) && d->active < q->conf->max_per_destination;
+
+	if (ready && !d->on_ready) {
+		TAILQ_INSERT_TAIL(&q->ready, d, ready);
+		d->on_ready = true;
+	} else if (!ready && d->on_ready) {
+		TAILQ_REMOVE(&q->ready, d, ready);
+		d->on_ready = false;
+	}
+	if (TAILQ_EMPTY(&d->jobs) && d->active == 0) {
+		RB_REMOVE(dests, &q->dests, d);
+		free(d);
+	}
+}
+
+static struct job *
+job_new(struct qmsg *m, struct dest *d)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		fatal("calloc");
+	j->m = m;
+	j->d = d;
+	m->inflight++;
+	return j;
+}
+
+static void
+job_send(int fd, const struct job *j, const char *who)
+{
+	struct ipc_deliver d;
+
+	memset(&d, 0, sizeof(d));
+	strlcpy(d.id, j->m->id, sizeof(d.id));
+	d.n = j->n;
+	memcpy(d.idx, j->idx, j->n * sizeof(d.idx[0]));
+	d.redelivery = j->m->redelivery || j->m->attempts > 0;
+	if (j->d != NULL)
+		strlcpy(d.domain, j->d->name, sizeof(d.domain));
+	if (ipc_send(fd, IPC_DELIVER, 0, &d, sizeof(d), j->m->fd) == -1)
+		fatal("send to %s", who);
+}
+
+/* The idle worker for d: one with a session open to it, else one with none, else any. */
+static struct worker *
+worker_pick(struct qmgr *q, const struct dest *d)
+{
+	struct worker *w, *blank = NULL;
+
+	TAILQ_FOREACH(w, &q->idle, idle) {
+		if (strcmp(w->cached, d->name) == 0)
+			return w;
+		if (blank == NULL && w->cached[0] == '\0')
+			blank = w;
+	}
+	return blank != NULL ? blank : TAILQ_FIRST(&q->idle);
+}
+
+/* Starts every job that may start: local FIFO, then destinations round-robin. */
+static void
+qmgr_dispatch(struct qmgr *q)
+{
+	struct worker	*w;
+	struct dest	*d;
+	struct job	*j;
+
+	if (q->local_job == NULL && (j = TAILQ_FIRST(&q->local_jobs)) != NULL) {
+		TAILQ_REMOVE(&q->local_jobs, j, entry);
+		job_send(q->local, j, "the local delivery agent");
+		q->local_job = j;
+	}
+	while (!TAILQ_EMPTY(&q->idle) && (d = TAILQ_FIRST(&q->ready)) != NULL) {
+		TAILQ_REMOVE(&q->ready, d, ready);
+		d->on_ready = false;
+		j = TAILQ_FIRST(&d->jobs);
+		TAILQ_REMOVE(&d->jobs, j, entry);
+		w = worker_pick(q, d);
+		TAILQ_REMOVE(&q->idle, w, idle);
+		w->job = j;
+		d->active++;
+		job_send(w->fd, j, "a delivery worker");
+		dest_update(q, d);	/* back to the tail: destinations take turns */
+	}
+}
+
+/* --- attempts ------------------------------------------------------------------------- */
 
 static void
 retry_cb(struct ev_timer *t, void *arg)
@@ -399,88 +682,373 @@ retry_cb(struct ev_timer *t, void *arg)
 	struct qmsg *m = arg;
 
 	(void)t;
-	qmgr_schedule(qmgr_self, m);
-	qmgr_kick(qmgr_self);
+	qmsg_start(qmgr_self, m);
+	qmgr_dispatch(qmgr_self);
 }
 
 /* Exponential backoff from retry_min to retry_max (DESIGN §3). */
-static void
-qmsg_defer(struct qmgr *q, struct qmsg *m)
+static uint64_t
+qmsg_backoff(const struct qmgr *q, const struct qmsg *m)
 {
 	uint64_t delay = q->conf->retry_min;
 
 	for (unsigned i = 1; i < m->attempts && delay < q->conf->retry_max; i++)
 		delay *= 2;
-	if (delay > q->conf->retry_max)
-		delay = q->conf->retry_max;
+	return delay > q->conf->retry_max ? q->conf->retry_max : delay;
+}
+
+static void
+qmsg_arm(struct qmgr *q, struct qmsg *m)
+{
+	time_t now = time(NULL);
+
 	ev_timer_init(&m->retry, retry_cb, m);
-	ev_timer_start(q->loop, &m->retry, delay * 1000);
+	ev_timer_start(q->loop, &m->retry,
+	    m->next_try > now ? (uint64_t)(m->next_try - now) * 1000 : 0);
 }
 
-/* Sends the next message with pending local recipients to the delivery agent. */
+/*
+ * A delivery attempt: every open recipient into a job — local ones in chunks of
+ * IPC_RCPT_MAX, remote ones grouped by destination (the relayhost when one is set).
+ */
 static void
-qmgr_kick(struct qmgr *q)
+qmsg_start(struct qmgr *q, struct qmsg *m)
 {
-	struct ipc_deliver	 d;
-	struct qmsg		*m;
+	struct job	*j;
+	struct dest	*d;
+	uint8_t		*taken;
 
-	if (q->delivering != NULL || (m = TAILQ_FIRST(&q->deliver)) == NULL)
+	if (!m->loaded || !m->committed || m->inflight > 0 || q->stopping)
 		return;
-	TAILQ_REMOVE(&q->deliver, m, work);
-	m->queued = false;
-	memset(&d, 0, sizeof(d));
-	strlcpy(d.id, m->id, sizeof(d.id));
-	d.redelivery = m->redelivery || m->attempts > 0;
-	for (size_t i = 0; i < m->nrcpt && d.n < IPC_RCPT_MAX; i++)
-		if (m->state[i] == RS_PENDING)
-			d.idx[d.n++] = (uint32_t)i;
-	if (ipc_send(q->local, IPC_DELIVER, 0, &d, sizeof(d), m->fd) == -1)
-		fatal("send to the delivery agent");
-	q->delivering = m;
+	ev_timer_stop(q->loop, &m->retry);
+	m->had_temp = false;
+	taken = calloc(m->nrcpt > 0 ? m->nrcpt : 1, 1);
+	if (taken == NULL)
+		fatal("calloc");
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		const char *dn;
+
+		if (taken[i] || !rcpt_open(m, i))
+			continue;
+		if (m->state[i] == RS_PENDING) {
+			j = job_new(m, NULL);
+			for (size_t k = i; k < m->nrcpt && j->n < IPC_RCPT_MAX; k++)
+				if (!taken[k] && m->state[k] == RS_PENDING) {
+					taken[k] = 1;
+					j->idx[j->n++] = (uint32_t)k;
+				}
+			TAILQ_INSERT_TAIL(&q->local_jobs, j, entry);
+			continue;
+		}
+		dn = q->conf->relayhost[0] != '\0' ? q->conf->relayhost : m->dom[i];
+		d = dest_get(q, dn);
+		j = job_new(m, d);
+		for (size_t k = i; k < m->nrcpt && j->n < IPC_RCPT_MAX; k++)
+			if (!taken[k] && m->state[k] == RS_REMOTE &&
+			    (q->conf->relayhost[0] != '\0' || strcmp(m->dom[k], m->dom[i]) == 0)) {
+				taken[k] = 1;
+				j->idx[j->n++] = (uint32_t)k;
+			}
+		TAILQ_INSERT_TAIL(&d->jobs, j, entry);
+		dest_update(q, d);
+	}
+	free(taken);
+	/* Nothing to deliver, only a notification that failed before: the attempt is over. */
+	if (m->inflight == 0)
+		qmsg_attempt_end(q, m);
 }
 
-static void
-qmgr_delivered(struct qmgr *q, const struct ipc_delivered *r)
+/* Writes and commits the DSN for every recipient with a report due. 0 or -1. */
+static int
+qmsg_notify(struct qmgr *q, struct qmsg *m)
 {
-	struct qmsg	*m = q->delivering;
-	bool		 temp = false, changed = false;
+	struct queue_env	 env;
+	struct dsn_rcpt		*dr;
+	struct qmsg		*b;
+	char			 err[256];
+	size_t			 n = 0;
+	int			 fd = -1, rc = -1;
 
-	if (m == NULL || strncmp(m->id, r->id, QUEUE_ID_LEN) != 0 || r->n > IPC_RCPT_MAX)
-		fatalx("delivery agent: reply for a message it was not given");
-	q->delivering = NULL;
-	for (uint32_t i = 0; i < r->n; i++) {
-		const struct ipc_rcpt_result *x = &r->r[i];
-
-		if (x->idx >= m->nrcpt || m->state[x->idx] != RS_PENDING)
-			fatalx("delivery agent: bad recipient index");
-		switch (x->status) {
-		case DELIVER_OK:
-			m->state[x->idx] = RS_DONE;
-			changed = true;
-			break;
-		case DELIVER_PERM:
-			/* The DSN to the sender arrives with issue 4's bounce code. */
-			m->state[x->idx] = RS_FAILED;
-			changed = true;
-			break;
-		default:
-			temp = true;
-			break;
-		}
+	memset(&env, 0, sizeof(env));
+	if (queue_file_read(m->fd, &env, NULL, NULL) != QUEUE_READ_OK || env.nrcpt != m->nrcpt) {
+		log_warnx("%s: cannot read the message back for its notification", m->id);
+		queue_env_clear(&env);
+		return -1;
 	}
-	if (temp || qmsg_pending(m))
-		m->attempts++;
+	dr = calloc(m->nrcpt, sizeof(*dr));
+	b = calloc(1, sizeof(*b));
+	if (dr == NULL || b == NULL)
+		fatal("calloc");
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		struct rinfo *ri = &m->info[i];
+
+		if (ri->report == 0 || !dsn_wanted(env.rcpt[i].notify, ri->report - 1))
+			continue;
+		dr[n].addr = env.rcpt[i].addr;
+		dr[n].orcpt = env.rcpt[i].orcpt;
+		dr[n].action = ri->report - 1;
+		dr[n].status = ri->dsn;
+		dr[n].remote_mta = ri->relay[0] != '\0' ? ri->relay : NULL;
+		dr[n].diag = ri->text[0] != '\0' ? ri->text : NULL;
+		dr[n].last_attempt = time(NULL);
+		n++;
+	}
+	/* Never bounce a bounce (RFC 5321 §6.1, RFC 3461 §6.2). */
+	if (n == 0 || env.from[0] == '\0') {
+		rc = 0;
+		goto out;
+	}
+	for (int i = 0; i < 8 && fd == -1; i++) {
+		queue_id_new(b->id);
+		if (qmsg_find(q, b->id) != NULL)
+			continue;
+		fd = openat(q->tmpdir, b->id, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
+		if (fd == -1 && errno != EEXIST)
+			break;
+	}
+	if (fd == -1) {
+		log_warn("%s: notification file", m->id);
+		goto out;
+	}
+	if (queue_dsn_write(fd, b->id, q->conf->hostname, &env, m->fd, dr, n, time(NULL), err,
+	    sizeof(err)) == -1 || fsync(fd) == -1 ||
+	    renameat(q->tmpdir, b->id, q->queuedir, b->id) == -1 || fsync(q->queuedir) == -1) {
+		log_warnx("%s: notification not written: %s", m->id,
+		    err[0] != '\0' ? err : strerror(errno));
+		(void)unlinkat(q->tmpdir, b->id, 0);
+		close(fd);
+		goto out;
+	}
+	b->fd = fd;
+	b->committed = true;
+	ev_timer_init(&b->retry, retry_cb, b);
+	RB_INSERT(qmsgs, &q->msgs, b);
+	log_info("%s: sender %s notification: %s", m->id,
+	    dr[0].action == DSN_FAILED ? "non-delivery" :
+	    dr[0].action == DSN_DELAYED ? "delay" : "delivery status", b->id);
+	if (qmsg_load(q, b, true) != 0)
+		log_warnx("%s: notification does not read back; left in the queue", b->id);
+	else
+		qmsg_start(q, b);
+	b = NULL;
+	rc = 0;
+out:
+	if (rc == 0)
+		for (size_t i = 0; i < m->nrcpt; i++)
+			m->info[i].report = 0;
+	free(b);
+	free(dr);
+	queue_env_clear(&env);
+	return rc;
+}
+
+/*
+ * Every job of an attempt is back: expire what waited too long, send the notifications
+ * due, then remove the message, or save its state and set its next try.
+ */
+static void
+qmsg_attempt_end(struct qmgr *q, struct qmsg *m)
+{
+	time_t	now = time(NULL);
+	bool	open = false;
+
+	if (m->had_temp && now - m->arrival >= (time_t)q->conf->queue_lifetime) {
+		for (size_t i = 0; i < m->nrcpt; i++) {
+			struct rinfo	*ri;
+			char		 text[sizeof(ri->text) + 64];
+
+			if (!rcpt_open(m, i))
+				continue;
+			ri = qmsg_info(m, i);
+			(void)snprintf(text, sizeof(text), "delivery time expired; last error: %s",
+			    ri->text[0] != '\0' ? ri->text : "none");
+			strlcpy(ri->text, text, sizeof(ri->text));
+			/* RFC 3463 §3.5: X.4.7, delivery time expired; 5: it is final now. */
+			strlcpy(ri->dsn, "5.4.7", sizeof(ri->dsn));
+			ri->report = 1 + DSN_FAILED;
+			m->state[i] = RS_FAILED;
+			log_info("%s: expired after %lld s in the queue (%s)", m->id,
+			    (long long)(now - m->arrival), ri->text);
+		}
+		m->had_temp = false;
+	}
+	if (qmsg_reports_due(m) && qmsg_notify(q, m) == -1)
+		m->had_temp = true;	/* try the notification again at the next attempt */
 	if (qmsg_finished(m)) {
 		qmsg_remove(q, m);
-	} else {
-		if ((changed || temp) && qmsg_save_state(q, m) == -1)
-			log_warn("%s: saving state", m->id);
-		if (temp)
-			qmsg_defer(q, m);
-		else
-			qmgr_schedule(q, m);	/* more than IPC_RCPT_MAX recipients */
+		return;
 	}
-	qmgr_kick(q);
+	for (size_t i = 0; i < m->nrcpt; i++)
+		open = open || rcpt_open(m, i);
+	if (m->had_temp || !open) {
+		m->attempts++;
+		m->next_try = now + (time_t)qmsg_backoff(q, m);
+	} else {
+		m->next_try = 0;
+	}
+	if (qmsg_save_state(q, m) == -1)
+		log_warn("%s: saving state", m->id);
+	if (m->next_try != 0)
+		qmsg_arm(q, m);
+	else
+		qmsg_start(q, m);
+}
+
+/* A delivery agent's answer for job j (already off every list). */
+static void
+qmgr_job_done(struct qmgr *q, struct job *j, const struct ipc_delivered *r)
+{
+	struct qmsg *m = j->m;
+
+	if (strncmp(m->id, r->id, QUEUE_ID_LEN) != 0 || r->n != j->n)
+		fatalx("delivery agent: reply for a job it was not given");
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct ipc_rcpt_result	*x = &r->r[i];
+		struct rinfo			*ri;
+		bool				 local = j->d == NULL;
+
+		if (x->idx != j->idx[i] || !rcpt_open(m, x->idx))
+			fatalx("delivery agent: bad recipient index");
+		if (x->status == DELIVER_OK) {
+			m->state[x->idx] = RS_DONE;
+			/* RFC 3461 §4.1: SUCCESS asked for, and we made the final delivery. */
+			if (local && (m->notify[x->idx] & SMTP_NOTIFY_SUCCESS)) {
+				ri = qmsg_info(m, x->idx);
+				strlcpy(ri->dsn, x->dsn, sizeof(ri->dsn));
+				ri->relay[0] = '\0';
+				ri->report = 1 + DSN_DELIVERED;
+			}
+			continue;
+		}
+		ri = qmsg_info(m, x->idx);
+		strlcpy(ri->dsn, x->dsn, sizeof(ri->dsn));
+		strlcpy(ri->text, x->text, sizeof(ri->text));
+		strlcpy(ri->relay, x->relay, sizeof(ri->relay));
+		if (x->status == DELIVER_PERM) {
+			m->state[x->idx] = RS_FAILED;
+			ri->report = 1 + DSN_FAILED;
+		} else {
+			m->had_temp = true;
+		}
+	}
+	free(j);
+	if (--m->inflight == 0)
+		qmsg_attempt_end(q, m);
+}
+
+/* A job that will get no answer (its worker died): every recipient deferred. */
+static void
+qmgr_job_lost(struct qmgr *q, struct job *j, const char *why)
+{
+	struct ipc_delivered *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		fatal("calloc");
+	strlcpy(r->id, j->m->id, sizeof(r->id));
+	r->n = j->n;
+	for (uint32_t i = 0; i < j->n; i++) {
+		r->r[i].idx = j->idx[i];
+		r->r[i].status = DELIVER_TEMP;
+		strlcpy(r->r[i].dsn, "4.3.0", sizeof(r->r[i].dsn));
+		strlcpy(r->r[i].text, why, sizeof(r->r[i].text));
+	}
+	qmgr_job_done(q, j, r);
+	free(r);
+}
+
+static void worker_spawn(struct qmgr *, struct worker *);
+
+static void
+worker_msg(void *arg, struct ipc_msg *msg)
+{
+	struct worker		*w = arg;
+	struct qmgr		*q = w->q;
+	struct job		*j = w->job;
+	struct dest		*d;
+	const struct ipc_delivered *r = (const struct ipc_delivered *)msg->data;
+
+	if (msg->fd != -1 || msg->hdr.type != IPC_DELIVERED || j == NULL)
+		fatalx("delivery worker %d: unexpected message", (int)w->pid);
+	w->job = NULL;
+	d = j->d;
+	strlcpy(w->cached, r->cached ? d->name : "", sizeof(w->cached));
+	TAILQ_INSERT_HEAD(&q->idle, w, idle);
+	d->active--;
+	qmgr_job_done(q, j, r);
+	dest_update(q, d);
+}
+
+static void
+worker_cb(struct ev_io *io, int events, void *arg)
+{
+	struct worker	*w = arg;
+	struct qmgr	*q = w->q;
+	struct job	*j;
+
+	(void)io;
+	(void)events;
+	switch (ipc_drain(w->fd, q->msg, worker_msg, w)) {
+	case 0:
+		break;
+	default:
+		log_warnx("delivery worker %d went away%s", (int)w->pid,
+		    q->stopping ? "" : "; starting another");
+		ev_io_stop(q->loop, &w->io);
+		close(w->fd);
+		(void)waitpid(w->pid, NULL, WNOHANG);
+		if ((j = w->job) != NULL) {
+			struct dest *d = j->d;
+
+			w->job = NULL;
+			d->active--;
+			qmgr_job_lost(q, j, "delivery worker died; will retry");
+			dest_update(q, d);
+		} else {
+			TAILQ_REMOVE(&q->idle, w, idle);
+		}
+		w->fd = -1;
+		if (!q->stopping)
+			worker_spawn(q, w);
+		break;
+	}
+	qmgr_dispatch(q);
+}
+
+/*
+ * Forks a delivery worker. The child keeps only its socket (as fd 3) and stderr (the log)
+ * and runs remote_main(); it dies with us (PR_SET_PDEATHSIG).
+ */
+static void
+worker_spawn(struct qmgr *q, struct worker *w)
+{
+	int	sv[2];
+	pid_t	pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal("socketpair");
+	pid = fork();
+	if (pid == -1)
+		fatal("fork");
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(0);
+		if (dup2(sv[1], 3) == -1)
+			_exit(70);
+		closefrom(4);
+		_exit(remote_main(q->conf, 3));
+	}
+	close(sv[1]);
+	w->q = q;
+	w->fd = sv[0];
+	w->pid = pid;
+	w->job = NULL;
+	w->cached[0] = '\0';
+	ev_io_init(&w->io, w->fd, worker_cb, w);
+	if (ev_io_set(q->loop, &w->io, EV_READ) == -1)
+		fatal("event setup");
+	TAILQ_INSERT_TAIL(&q->idle, w, idle);
 }
 
 /*
@@ -525,9 +1093,9 @@ qmgr_flush_commits(void *arg)
 			log_warnx("%s: committed file does not parse; left in the queue", m->id);
 			continue;
 		}
-		qmgr_schedule(q, m);
+		qmsg_start(q, m);
 	}
-	qmgr_kick(q);
+	qmgr_dispatch(q);
 }
 
 static void
@@ -585,9 +1153,13 @@ smtpd_cb(struct ev_io *io, int events, void *arg)
 static void
 local_msg(void *arg, struct ipc_msg *msg)
 {
-	if (msg->fd != -1 || msg->hdr.type != IPC_DELIVERED)
+	struct qmgr	*q = arg;
+	struct job	*j = q->local_job;
+
+	if (msg->fd != -1 || msg->hdr.type != IPC_DELIVERED || j == NULL)
 		fatalx("delivery agent: unexpected message");
-	qmgr_delivered(arg, (const struct ipc_delivered *)msg->data);
+	q->local_job = NULL;
+	qmgr_job_done(q, j, (const struct ipc_delivered *)msg->data);
 }
 
 static void
@@ -660,8 +1232,10 @@ qmgr_recover(struct qmgr *q)
 		n++;
 		if (qmsg_finished(m))
 			qmsg_remove(q, m);
+		else if (m->next_try > time(NULL))
+			qmsg_arm(q, m);		/* deferred: keeps its next try across restarts */
 		else
-			qmgr_schedule(q, m);
+			qmsg_start(q, m);
 	}
 	closedir(dir);
 	(void)fsync(q->queuedir);
@@ -676,6 +1250,7 @@ qmgr_signal(int signo, void *arg)
 	(void)signo;
 	/* Commits collected so far are finished first: never drop an acknowledgeable one. */
 	qmgr_flush_commits(q);
+	q->stopping = true;
 	ev_break(q->loop);
 }
 
@@ -702,19 +1277,26 @@ qmgr_main(struct mxd *mxd, int smtpd, int local)
 	q.local = local;
 	RB_INIT(&q.msgs);
 	TAILQ_INIT(&q.commits);
-	TAILQ_INIT(&q.deliver);
+	TAILQ_INIT(&q.local_jobs);
+	RB_INIT(&q.dests);
+	TAILQ_INIT(&q.ready);
+	TAILQ_INIT(&q.idle);
 	STAILQ_INIT(&q.out);
 	if (net_set_nonblock(smtpd) == -1)
 		fatal("smtpd socket");
 	log_init("mxd/queue", false);
 	mxd_drop_privileges(mxd, NULL);
+	q.loop = ev_loop_new();
+	q.msg = malloc(sizeof(*q.msg));
+	q.workers = calloc(q.conf->max_deliveries, sizeof(*q.workers));
+	if (q.loop == NULL || q.msg == NULL || q.workers == NULL)
+		fatal("event loop");
+	/* Workers first: they inherit nothing of the spool. */
+	for (unsigned i = 0; i < q.conf->max_deliveries; i++)
+		worker_spawn(&q, &q.workers[i]);
 	q.spooldir = open_dir(AT_FDCWD, q.conf->spool);
 	q.tmpdir = open_dir(q.spooldir, "tmp");
 	q.queuedir = open_dir(q.spooldir, "queue");
-	q.loop = ev_loop_new();
-	q.msg = malloc(sizeof(*q.msg));
-	if (q.loop == NULL || q.msg == NULL)
-		fatal("event loop");
 	qmgr_recover(&q);
 	ev_io_init(&q.smtpd_io, smtpd, smtpd_cb, &q);
 	ev_io_init(&q.local_io, local, local_cb, &q);
@@ -724,7 +1306,7 @@ qmgr_main(struct mxd *mxd, int smtpd, int local)
 	    ev_signal(q.loop, SIGINT, qmgr_signal, &q) == -1)
 		fatal("event setup");
 	ev_set_idle(q.loop, qmgr_flush_commits, &q);
-	qmgr_kick(&q);
+	qmgr_dispatch(&q);
 	if (ev_run(q.loop) == -1)
 		fatal("event loop");
 	return 0;

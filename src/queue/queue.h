@@ -183,4 +183,46 @@ int	alias_expand(const struct alias_map *, const char *local,
 	    char out[][SMTP_ADDR_MAX + 1], size_t max, size_t *n);
 void	alias_free(struct alias_map *);
 
+/*
+ * --- delivery status notifications -----------------------------------------------------
+ * queue_dsn.c: an RFC 3464 report (multipart/report, RFC 6522) written as a normal queue
+ * file. One struct dsn_rcpt per recipient reported on; every pointer is borrowed for the
+ * call only, and may be NULL where marked.
+ */
+enum dsn_action { DSN_FAILED, DSN_DELAYED, DSN_DELIVERED, DSN_RELAYED, DSN_EXPANDED };
+struct dsn_rcpt {
+	const char	*addr;		/* final recipient */
+	const char	*orcpt;		/* RFC 3461 ORCPT as stored ("rfc822;x@y"), "" or NULL */
+	enum dsn_action	 action;
+	const char	*status;	/* "5.1.1"; NULL or malformed: X.0.0 by the action */
+	const char	*remote_mta;	/* "mx.example.org" or NULL */
+	const char	*diag;		/* the remote reply "550 5.1.1 <x>: user unknown", or
+					   our own reason, or NULL */
+	time_t		 last_attempt;	/* 0: none */
+};
+
+/*
+ * Writes a complete queue file on fd (empty, positioned at 0; the caller created it under
+ * spool/tmp and commits it): envelope MAIL FROM:<> with one RCPT, orig->from (NOTIFY=NEVER),
+ * queue ID id, arrival now, client "127.0.0.1 HOSTNAME", SMTPUTF8 when the sender is UTF-8,
+ * BODY=8BITMIME when the report holds 8-bit octets. The message is a multipart/report:
+ * text for people, message/delivery-status (message/global-delivery-status when an address
+ * is UTF-8, RFC 6533), and the original read from origfd with queue_file_read(): whole
+ * (RET=FULL, or no RET and orig->size <= 1 MiB) or its header section only (RET=HDRS,
+ * larger, BINARYMIME, or a report with no failure in it); message/global* when
+ * orig->smtputf8. Subject by the worst action. Remote text is made printable first. Lines
+ * are CRLF, at most 998 octets. Returns 0, or -1 with a reason in err: orig->from empty
+ * (never bounce a bounce, RFC 3461 §6.2), n == 0, an invalid id or hostname, a recipient
+ * without address, an original that does not read back OK, a write error (errno kept).
+ */
+int	queue_dsn_write(int fd, const char *id, const char *hostname,
+	    const struct queue_env *orig, int origfd, const struct dsn_rcpt *rcpts, size_t n,
+	    time_t now, char *err, size_t errlen);
+/*
+ * Whether a recipient with RFC 3461 NOTIFY bits notify (SMTP_NOTIFY_*, 0 = not given)
+ * wants a DSN for this action: 0 → FAILED and DELAYED; NEVER → none; else the named ones
+ * (SUCCESS: DELIVERED, RELAYED, EXPANDED).
+ */
+bool	dsn_wanted(unsigned notify, enum dsn_action);
+
 #endif
