@@ -1171,6 +1171,7 @@ local_cb(struct ev_io *io, int events, void *arg)
 	(void)events;
 	if (ipc_drain(q->local, q->msg, local_msg, q) != 0)
 		fatalx("delivery agent went away");
+	qmgr_dispatch(q);
 }
 
 /* Startup: tmp/ is emptied; every queue/ file is checked, the torn ones set aside. */

@@ -388,7 +388,7 @@ cache_drop(struct remote *rm, bool quit)
  */
 static struct smtpc *
 session_open(struct remote *rm, const struct route *rt, size_t nrt, size_t *used,
-    struct deliver_result *fail)
+    struct deliver_result *fail, char *reached, size_t reachedlen)
 {
 	struct smtpc_tlsa	 tlsa[TLSA_MAX];
 	struct smtpc_opts	 o;
@@ -434,6 +434,9 @@ session_open(struct remote *rm, const struct route *rt, size_t nrt, size_t *used
 			all_perm = false;
 		log_info("%s: %s; trying the next host", relay, f.text);
 		*fail = f;
+		/* A session that failed after the connect (greeting, TLS) names its relay. */
+		if (strcmp(f.dsn, "4.4.1") != 0 && strcmp(f.dsn, "4.3.0") != 0)
+			strlcpy(reached, relay, reachedlen);
 	}
 	if (!all_perm)
 		fail->status = DELIVER_TEMP;
@@ -499,7 +502,8 @@ remote_job(struct remote *rm, int qsock, const struct ipc_deliver *d, int fd)
 		cache_drop(rm, strcmp(rm->sc_dest, domain) != 0);
 	if (rm->sc == NULL) {
 		if (route_job(rm, domain, rt, &nrt, &fail) == -1 ||
-		    (rm->sc = session_open(rm, rt, nrt, &used, &fail)) == NULL) {
+		    (rm->sc = session_open(rm, rt, nrt, &used, &fail, relay, sizeof(relay))) ==
+		    NULL) {
 			for (size_t i = 0; i < n; i++)
 				res[i] = fail;
 			goto reply;

@@ -168,4 +168,45 @@ enum smtp_data_state smtp_data_feed(struct smtp_data *, const uint8_t *, size_t,
 /* The reply for d->err (250 2.0.0 for none): code, enhanced code, static text. */
 void	smtp_data_error(const struct smtp_data *, struct smtp_perr *);
 
+/*
+ * --- replies, client side (smtp_reply.c) ----------------------------------------------
+ * The strict reply parser of mxd's SMTP client (RFC 5321 §4.2). Feed it the lines of one
+ * reply, each without its CRLF; every rule and the reason for it is at the top of
+ * smtp_reply.c. Limits: SMTP_REPLY_LINE_MAX octets per line without CRLF (§4.5.3.1.5),
+ * SMTP_REPLY_LINES_MAX lines per reply. enh and text are NUL-terminated at all times.
+ */
+#define SMTP_REPLY_LINE_MAX	510	/* §4.5.3.1.5: 512 with CRLF */
+#define SMTP_REPLY_LINES_MAX	100
+
+enum smtp_reply_state { SMTP_REPLY_ST_MORE, SMTP_REPLY_ST_DONE, SMTP_REPLY_ST_BAD };
+
+struct smtp_reply {
+	int		 code;		/* 200..599 once the first line is seen, else 0 */
+	/* RFC 3463 enhanced code "x.y.z" when the first line starts with one of the
+	 * reply's class (2, 4 or 5), else "" */
+	char		 enh[12];
+	/* printable ASCII text of every line (after "NNN-" / "NNN "), joined with " / ",
+	 * cut (never overflowed) at the buffer's size */
+	char		 text[512];
+	size_t		 nlines;
+	/* The text of the line just fed (after "NNN-" / "NNN "), borrowed from the caller's
+	 * line until the next call: "" when the line had none or was refused. */
+	const char	*line_text;
+	size_t		 line_len;
+	/* private */
+	size_t		 tlen;
+	enum smtp_reply_state state;
+};
+
+void	smtp_reply_init(struct smtp_reply *);
+/*
+ * Feeds one line without its CRLF (len excludes it; need not be NUL-terminated).
+ * 1: the reply is complete; 0: more lines follow; -1: malformed (code not [2-5][0-5][0-9],
+ * separator not '-' / ' ' / end, a code differing from the first line's, a line over 510
+ * octets, NUL or other control octets except HT, more than SMTP_REPLY_LINES_MAX lines, a
+ * line after the reply was complete). -1 is sticky until smtp_reply_init().
+ */
+int	smtp_reply_line(struct smtp_reply *, const char *line, size_t len);
+/* --- end of smtp_reply.c section --- */
+
 #endif

@@ -30,6 +30,15 @@ poisoned records. --kinds picks a subset of forgeries (e.g. "cdf"); --shuffle se
 them in a random order per query (a resolver that gives up UDP at the first mismatch then
 still meets every kind first, some of the time).
 
+--mx makes it serve mail routing for every domain in the zone (mxd's delivery tests):
+the true answer to "N MX" is "N MX 10 mx.N" and the forgeries name "attacker.N" instead;
+"mx.N A" is --true-addr (forged: --evil-addr) and "attacker.N A" is --evil-addr in every
+answer, true or forged (the attacker's host really is the attacker's). MX answers also
+carry an additional-section A record "mx.N A --evil-addr" (glue poisoning). AAAA answers
+follow --true-addr6/--evil-addr6 the same way; "none" for either means no AAAA (NODATA for
+a true answer, a forged NXDOMAIN for a forgery). Without --mx nothing changes: MX and other
+types get NODATA (forgeries: NXDOMAIN).
+
 Counters go to --stats FILE as JSON every second and on SIGTERM; --log FILE gets one line
 per UDP query: "id sport qname-as-received qtype". Malformed queries are counted and
 ignored. Everything is bounded: the process exits after --max-seconds, TCP connections
@@ -56,6 +65,7 @@ RD = 0x0100
 RA = 0x0080
 
 T_A = 1
+T_MX = 15
 T_AAAA = 28
 T_OPT = 41
 C_IN = 1
@@ -72,7 +82,16 @@ UDP_BATCH = 64
 
 KINDS = "abcdefg"
 
+MX_LABEL = b"mx"            # --mx: the true MX host of domain N is mx.N
+ATTACKER_LABEL = b"attacker"  # and the forgeries name attacker.N
+QTYPE_NAMES = {T_A: "A", T_MX: "MX", T_AAAA: "AAAA", 52: "TLSA", 16: "TXT", 5: "CNAME"}
+
 rng = random.SystemRandom()
+
+
+def addr6(text):
+    """An IPv6 address in wire form, or None for "none"."""
+    return None if text == "none" else socket.inet_pton(socket.AF_INET6, text)
 
 
 class Malformed(Exception):
@@ -201,8 +220,8 @@ class Forge:
         self.zone = [lab.lower() for lab in labels_from_text(args.zone)]
         self.true_a = socket.inet_pton(socket.AF_INET, args.true_addr)
         self.evil_a = socket.inet_pton(socket.AF_INET, args.evil_addr)
-        self.true_aaaa = socket.inet_pton(socket.AF_INET6, args.true_addr6)
-        self.evil_aaaa = socket.inet_pton(socket.AF_INET6, args.evil_addr6)
+        self.true_aaaa = addr6(args.true_addr6)
+        self.evil_aaaa = addr6(args.evil_addr6)
         self.poison = labels_from_text("poison." + args.zone)
         self.victim = labels_from_text("www.victim.test")
         self.secret = os.urandom(16)
@@ -220,6 +239,7 @@ class Forge:
             "tcp_conns": 0,
             "tcp_conns_refused": 0,
             "send_errors": 0,
+            "qtypes": {},
         }
         fam = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
         self.udp = socket.socket(fam, socket.SOCK_DGRAM)
@@ -254,7 +274,22 @@ class Forge:
                                   client_ip))
         return h.digest()
 
-    def rdata_for(self, qtype, evil):
+    def is_attacker_host(self, lower):
+        """--mx: attacker.N names the attacker's own host."""
+        return (self.args.mx and len(lower) > len(self.zone) and self.in_zone(lower)
+                and lower[0] == ATTACKER_LABEL)
+
+    def rdata_for(self, q, evil):
+        qtype = q.qtype
+        lower = q.lower_labels()
+        if self.is_attacker_host(lower):
+            evil = True
+        if qtype == T_MX and self.args.mx:
+            # RFC 1035 §3.3.9: PREFERENCE, EXCHANGE (not compressed here).
+            target = name_wire([ATTACKER_LABEL if evil else MX_LABEL] + lower)
+            if len(target) > 255:
+                return None
+            return struct.pack("!H", 10) + target
         if qtype == T_A:
             return self.evil_a if evil else self.true_a
         if qtype == T_AAAA:
@@ -282,7 +317,7 @@ class Forge:
                 qname_wire = name_wire([l.upper() for l in q.lower_labels()])
         answers = []
         if not tc and rcode == 0:
-            rdata = self.rdata_for(q.qtype, evil)
+            rdata = self.rdata_for(q, evil)
             if rdata is not None:
                 answers.append(b"\xc0\x0c" + struct.pack("!HHIH", q.qtype, C_IN, TTL,
                                                          len(rdata)) + rdata)
@@ -290,7 +325,10 @@ class Forge:
                 rcode = RCODE_NXDOMAIN  # a forged denial for types we do not serve
         additional = []
         if poison and not self.args.honest and not tc:
-            for owner in (self.poison, self.victim):
+            owners = [self.poison, self.victim]
+            if self.args.mx and q.qtype == T_MX and len(q.labels) < 120:
+                owners.append([MX_LABEL] + q.lower_labels())
+            for owner in owners:
                 additional.append(name_wire(owner) + struct.pack("!HHIH", T_A, C_IN, TTL, 4)
                                   + self.evil_a)
         if q.edns:
@@ -376,6 +414,10 @@ class Forge:
             # RFC 7873 §5.2.3: treat as client-only and hand out a fresh cookie.
             c["invalid"] += 1
 
+    def count_qtype(self, q):
+        name = QTYPE_NAMES.get(q.qtype, str(q.qtype))
+        self.stats["qtypes"][name] = self.stats["qtypes"].get(name, 0) + 1
+
     def handle_udp(self, pkt, peer):
         try:
             q = parse_query(pkt)
@@ -383,6 +425,7 @@ class Forge:
             self.stats["malformed"] += 1
             return
         self.stats["queries"]["udp"] += 1
+        self.count_qtype(q)
         self.client_ip = peer[0]
         if self.log:
             self.log.write("%d %d %s %d\n" % (q.id, peer[1], name_text(q.labels), q.qtype))
@@ -422,6 +465,7 @@ class Forge:
             self.stats["malformed"] += 1
             return False
         self.stats["queries"]["tcp"] += 1
+        self.count_qtype(q)
         try:
             self.client_ip = sock.getpeername()[0]
         except OSError:
@@ -538,8 +582,10 @@ def main():
     ap.add_argument("--zone", default="forge.test")
     ap.add_argument("--true-addr", default="192.0.2.1")
     ap.add_argument("--evil-addr", default="198.51.100.66")
-    ap.add_argument("--true-addr6", default="2001:db8::1")
-    ap.add_argument("--evil-addr6", default="2001:db8:bad::66")
+    ap.add_argument("--true-addr6", default="2001:db8::1", help='"none": no AAAA')
+    ap.add_argument("--evil-addr6", default="2001:db8:bad::66", help='"none": no AAAA')
+    ap.add_argument("--mx", action="store_true",
+                    help="MX mode: N MX 10 mx.N, forgeries name attacker.N")
     ap.add_argument("--kinds", default=KINDS, help="forgeries to send (subset of abcdefg)")
     ap.add_argument("--shuffle", action="store_true", help="forgeries in random order")
     ap.add_argument("--cookies", action="store_true", help="act as an RFC 7873 server")
