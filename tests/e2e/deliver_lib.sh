@@ -283,17 +283,6 @@ s.quit()
 EOF
 }
 
-log_count() {	# log_count ERE: lines of mxd's log that match
-	grep -Ec -- "$1" "$M_LOG" 2>/dev/null
-}
-log_wait() {	# log_wait ERE [SECONDS [N]]: until N lines (default 1) match (default 15 s)
-	local re=$1 max=${2:-15} n=${3:-1} i
-	for ((i = 0; i < max * 10; i++)); do
-		[ "$(log_count "$re")" -ge "$n" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 re_esc() {	# re_esc TEXT: TEXT with the ERE metacharacters escaped
 	printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g'
 }

@@ -260,6 +260,17 @@ queue_ids() {	# queue_ids: the message files in spool/queue (not the .st state f
 	done
 	return 0
 }
+log_count() {	# log_count ERE: lines of mxd's log that match
+	grep -Ec -- "$1" "$M_LOG" 2>/dev/null
+}
+log_wait() {	# log_wait ERE [SECONDS [N]]: until N lines (default 1) match (default 15 s)
+	local re=$1 max=${2:-15} n=${3:-1} i
+	for ((i = 0; i < max * 10; i++)); do
+		[ "$(log_count "$re")" -ge "$n" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 queue_settle() {	# queue_settle SECONDS [ID...]: until spool/queue holds no message but the IDs
 	local max=$1 i id left
 	shift
