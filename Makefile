@@ -15,11 +15,11 @@ HARDEN := -fstack-protector-strong -fPIE
 endif
 
 LIB_SRC	= $(wildcard src/util/*.c src/dns/*.c src/smtp/*.c src/queue/*.c src/conf/*.c \
-	  src/ipc/*.c src/tls/*.c)
+	  src/ipc/*.c src/tls/*.c src/audit/*.c)
 LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB	= $(BUILD)/libmx.a
 
-PROGS	= mxlookup $(if $(wildcard src/mxd/*.c),mxd)
+PROGS	= mxlookup mxd $(if $(wildcard src/mxaudit/*.c),mxaudit)
 PROG_BIN = $(PROGS:%=$(BUILD)/%)
 
 UNIT_SRC = $(wildcard tests/unit/t_*.c)
@@ -90,6 +90,7 @@ run: deps all
 bench: deps all
 	bench/dns/run
 	bench/smtp-in/run
+	bench/smtp-out/run
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
