@@ -103,6 +103,9 @@ make_dir(const struct mxd *mxd, const char *path, mode_t mode)
 		fatalx("%s: not a directory", path);
 	if (mxd->root && chown(path, mxd->uid, mxd->gid) == -1)
 		fatal("chown %s", path);
+	/* The mode exactly, whatever the umask was (maildrop needs its sticky bit). */
+	if ((st.st_mode & 07777) != mode && chmod(path, mode) == -1)
+		fatal("chmod %s", path);
 }
 
 static void
@@ -111,7 +114,10 @@ make_dirs(const struct mxd *mxd)
 	const struct conf	*c = &mxd->conf;
 	char			 p[1100];
 
-	make_dir(mxd, c->spool, 0700);
+	/* Traversable, not listable: others reach only control and maildrop/. */
+	make_dir(mxd, c->spool, 0711);
+	(void)snprintf(p, sizeof(p), "%s/maildrop", c->spool);
+	make_dir(mxd, p, 01733);
 	(void)snprintf(p, sizeof(p), "%s/tmp", c->spool);
 	make_dir(mxd, p, 0700);
 	(void)snprintf(p, sizeof(p), "%s/queue", c->spool);

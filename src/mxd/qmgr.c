@@ -49,145 +49,32 @@
 
 #include "ipc/ipc.h"
 #include "mxd/mxd.h"
+#include "mxd/qmgr.h"
 #include "queue/queue.h"
 #include "util/event.h"
 #include "util/log.h"
 #include "util/net.h"
 
-/* Persisted as numbers in ID.st: never renumber. */
-enum rcpt_state { RS_PENDING, RS_DONE, RS_FAILED, RS_REMOTE };
-
-/* A recipient's last result when it was not delivered, and a DSN due for it. */
-struct rinfo {
-	uint8_t		 report;	/* 0, or 1 + enum dsn_action: due at the attempt's end */
-	char		 dsn[8];
-	char		 text[240];
-	char		 relay[96];
-};
-
-/* A message in the queue, committed or being written. */
-struct qmsg {
-	RB_ENTRY(qmsg)		 node;
-	TAILQ_ENTRY(qmsg)	 work;		/* commit batch */
-	char			 id[QUEUE_ID_LEN + 1];
-	int			 fd;		/* O_RDWR, ours */
-	uint64_t		 ref;		/* smtpd session while uncommitted */
-	bool			 committed;
-	bool			 queued;	/* on the commit list */
-	bool			 redelivery;	/* recovered: check mailboxes for duplicates */
-	bool			 loaded;	/* envelope read: nrcpt and the arrays are valid */
-	size_t			 nrcpt;
-	uint8_t			*state;		/* enum rcpt_state per recipient */
-	uint8_t			*notify;	/* SMTP_NOTIFY_* per recipient */
-	char			**dom;		/* per remote recipient: its domain, else NULL */
-	struct rinfo		*info;		/* per recipient, from the first failure on */
-	time_t			 arrival;
-	time_t			 next_try;	/* of a deferred message; 0 when not deferred */
-	unsigned		 attempts;
-	unsigned		 inflight;	/* jobs at delivery agents */
-	bool			 had_temp;	/* this attempt deferred someone */
-	struct ev_timer		 retry;
-};
-
-static int
+int
 qmsg_cmp(const struct qmsg *a, const struct qmsg *b)
 {
 	return strcmp(a->id, b->id);
 }
-RB_HEAD(qmsgs, qmsg);
-RB_PROTOTYPE(qmsgs, qmsg, node, qmsg_cmp)
 RB_GENERATE(qmsgs, qmsg, node, qmsg_cmp)
-TAILQ_HEAD(qlist, qmsg);
 
-/*
- * A job: some recipients of one message for one delivery agent — the local agent, or an
- * SMTP worker for one destination (a domain, or the relayhost).
- */
-struct dest;
-struct job {
-	TAILQ_ENTRY(job)	 entry;
-	struct qmsg		*m;
-	struct dest		*d;		/* NULL: local */
-	uint32_t		 n;
-	uint32_t		 idx[IPC_RCPT_MAX];
-};
-TAILQ_HEAD(jobs, job);
-
-/* A destination: its waiting jobs and how many are being delivered now. */
-struct dest {
-	RB_ENTRY(dest)		 node;
-	TAILQ_ENTRY(dest)	 ready;		/* has jobs and room for one more */
-	struct jobs		 jobs;
-	unsigned		 active;
-	bool			 on_ready;
-	char			 name[256];
-};
-
-static int
+int
 dest_cmp(const struct dest *a, const struct dest *b)
 {
 	return strcmp(a->name, b->name);
 }
-RB_HEAD(dests, dest);
-RB_PROTOTYPE(dests, dest, node, dest_cmp)
 RB_GENERATE(dests, dest, node, dest_cmp)
-TAILQ_HEAD(destq, dest);
 
-/* An SMTP delivery worker (remote.c), forked by us. */
-struct worker {
-	TAILQ_ENTRY(worker)	 idle;
-	struct qmgr		*q;
-	int			 fd;
-	pid_t			 pid;
-	struct ev_io		 io;
-	struct job		*job;		/* NULL: idle */
-	char			 cached[256];	/* destination of its open session, or "" */
-};
-TAILQ_HEAD(workers, worker);
-
-/*
- * A reply to smtpd that did not fit its socket yet. The queue manager never blocks
- * sending to smtpd: smtpd may itself be blocked sending to us, and two processes each
- * waiting for the other to read would stop all mail.
- */
-struct qreply {
-	STAILQ_ENTRY(qreply)	 entry;
-	uint32_t		 type;
-	uint64_t		 ref;
-	struct ipc_qid		 qid;
-	int			 fd;	/* owned until sent, or -1 */
-};
-STAILQ_HEAD(qreplies, qreply);
-
-struct qmgr {
-	struct mxd	*mxd;
-	struct conf	*conf;
-	struct ev_loop	*loop;
-	int		 smtpd, local;
-	struct ev_io	 smtpd_io, local_io;
-	int		 tmpdir, queuedir, spooldir;
-	struct qmsgs	 msgs;
-	struct qlist	 commits;	/* waiting for the next group commit */
-	struct jobs	 local_jobs;	/* waiting for the local delivery agent */
-	struct job	*local_job;	/* at the local delivery agent now */
-	struct dests	 dests;
-	struct destq	 ready;		/* destinations with a job that may start */
-	struct worker	*workers;	/* max_deliveries of them */
-	struct workers	 idle;
-	struct ipc_msg	*msg;		/* receive buffer */
-	struct qreplies	 out;		/* replies waiting for room on smtpd's socket */
-	bool		 smtpd_gone;	/* shutting down: replies have nobody to go to */
-	bool		 stopping;	/* no new jobs, no worker respawns */
-};
-
-static void qmgr_dispatch(struct qmgr *);
-static void qmsg_start(struct qmgr *, struct qmsg *);
 static void qmsg_attempt_end(struct qmgr *, struct qmsg *);
 
 /* The one queue manager of this process (timer callbacks reach it through here). */
 static struct qmgr *qmgr_self;
 
-static struct qmsg *
+struct qmsg *
 qmsg_find(struct qmgr *q, const char *id)
 {
 	struct qmsg key;
@@ -313,6 +200,7 @@ qmgr_abort(struct qmgr *q, const char *id)
 /*
  * ID.st, whole or absent (written only by qmsg_save_state: tmp, fsync, rename, fsync):
  *   attempts N
+ *   hold 1			held by mxctl until released
  *   next T			deferred until T (seconds since the epoch)
  *   IDX STATE			a recipient that is final (RS_DONE or RS_FAILED)
  *   last IDX DSN RELAY TEXT	a deferred recipient's last error (RELAY "-": none)
@@ -329,6 +217,7 @@ qmsg_read_state(FILE *f, struct qmsg *m)
 	struct rinfo	*info = NULL;
 	unsigned	 attempts = m->attempts;
 	time_t		 next = 0;
+	bool		 held = false;
 
 	/* Into copies: a file with a bad line changes nothing (it is whole or ignored). */
 	state = malloc(m->nrcpt);
@@ -344,6 +233,10 @@ qmsg_read_state(FILE *f, struct qmsg *m)
 			attempts = (unsigned)strtonum(b, 0, 100000, &e1);
 			if (e1 != NULL)
 				goto bad;
+			continue;
+		}
+		if (strcmp(a, "hold") == 0) {
+			held = strcmp(b, "1") == 0;
 			continue;
 		}
 		if (strcmp(a, "next") == 0) {
@@ -378,6 +271,7 @@ qmsg_read_state(FILE *f, struct qmsg *m)
 	memcpy(m->state, state, m->nrcpt);
 	m->attempts = attempts;
 	m->next_try = next;
+	m->held = held;
 	if (info != NULL) {
 		free(m->info);
 		m->info = info;
@@ -399,7 +293,7 @@ st_clean(char *s)
 			*s = ' ';
 }
 
-static int
+int
 qmsg_save_state(struct qmgr *q, struct qmsg *m)
 {
 	char	 tmp[QUEUE_ID_LEN + 8], dst[QUEUE_ID_LEN + 4];
@@ -417,6 +311,8 @@ qmsg_save_state(struct qmgr *q, struct qmsg *m)
 		return -1;
 	}
 	fprintf(f, "attempts %u\n", m->attempts);
+	if (m->held)
+		fputs("hold 1\n", f);
 	if (m->next_try != 0)
 		fprintf(f, "next %lld\n", (long long)m->next_try);
 	for (size_t i = 0; i < m->nrcpt; i++) {
@@ -517,8 +413,8 @@ qmsg_load(struct qmgr *q, struct qmsg *m, bool fresh)
 	return 0;
 }
 
-static bool
-rcpt_open(const struct qmsg *m, size_t i)
+bool
+qmsg_open_rcpt(const struct qmsg *m, size_t i)
 {
 	return m->state[i] == RS_PENDING || m->state[i] == RS_REMOTE;
 }
@@ -538,12 +434,12 @@ qmsg_finished(const struct qmsg *m)
 	if (!m->loaded || m->inflight > 0 || qmsg_reports_due(m))
 		return false;
 	for (size_t i = 0; i < m->nrcpt; i++)
-		if (rcpt_open(m, i))
+		if (qmsg_open_rcpt(m, i))
 			return false;
 	return true;
 }
 
-static void
+void
 qmsg_remove(struct qmgr *q, struct qmsg *m)
 {
 	char st[QUEUE_ID_LEN + 4];
@@ -648,7 +544,7 @@ worker_pick(struct qmgr *q, const struct dest *d)
 }
 
 /* Starts every job that may start: local FIFO, then destinations round-robin. */
-static void
+void
 qmgr_dispatch(struct qmgr *q)
 {
 	struct worker	*w;
@@ -697,7 +593,7 @@ qmsg_backoff(const struct qmgr *q, const struct qmsg *m)
 	return delay > q->conf->retry_max ? q->conf->retry_max : delay;
 }
 
-static void
+void
 qmsg_arm(struct qmgr *q, struct qmsg *m)
 {
 	time_t now = time(NULL);
@@ -711,14 +607,15 @@ qmsg_arm(struct qmgr *q, struct qmsg *m)
  * A delivery attempt: every open recipient into a job — local ones in chunks of
  * IPC_RCPT_MAX, remote ones grouped by destination (the relayhost when one is set).
  */
-static void
+void
 qmsg_start(struct qmgr *q, struct qmsg *m)
 {
 	struct job	*j;
 	struct dest	*d;
 	uint8_t		*taken;
 
-	if (!m->loaded || !m->committed || m->inflight > 0 || q->stopping)
+	if (!m->loaded || !m->committed || m->inflight > 0 || q->stopping || m->held ||
+	    m->deleted)
 		return;
 	ev_timer_stop(q->loop, &m->retry);
 	m->had_temp = false;
@@ -728,7 +625,7 @@ qmsg_start(struct qmgr *q, struct qmsg *m)
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		const char *dn;
 
-		if (taken[i] || !rcpt_open(m, i))
+		if (taken[i] || !qmsg_open_rcpt(m, i))
 			continue;
 		if (m->state[i] == RS_PENDING) {
 			j = job_new(m, NULL);
@@ -758,16 +655,100 @@ qmsg_start(struct qmgr *q, struct qmsg *m)
 		qmsg_attempt_end(q, m);
 }
 
+/* --- new queue files (bounces, sendmail drops) and counters -------------------------- */
+
+struct qmsg *
+qmgr_file_new(struct qmgr *q)
+{
+	struct qmsg	*m;
+	int		 fd = -1, e = EEXIST;
+
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	for (int i = 0; i < 8 && fd == -1; i++) {
+		queue_id_new(m->id);
+		if (qmsg_find(q, m->id) != NULL)
+			continue;
+		fd = openat(q->tmpdir, m->id, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
+		if (fd == -1 && (e = errno) != EEXIST)
+			break;
+	}
+	if (fd == -1) {
+		free(m);
+		errno = e;
+		return NULL;
+	}
+	m->fd = fd;
+	ev_timer_init(&m->retry, retry_cb, m);
+	return m;
+}
+
+int
+qmgr_file_commit(struct qmgr *q, struct qmsg *m)
+{
+	if (fsync(m->fd) == -1 || renameat(q->tmpdir, m->id, q->queuedir, m->id) == -1 ||
+	    fsync(q->queuedir) == -1) {
+		int e = errno;
+
+		(void)unlinkat(q->tmpdir, m->id, 0);
+		close(m->fd);
+		free(m);
+		errno = e;
+		return -1;
+	}
+	m->committed = true;
+	RB_INSERT(qmsgs, &q->msgs, m);
+	if (qmsg_load(q, m, true) != 0)
+		log_warnx("%s: new queue file does not read back; left in the queue", m->id);
+	else
+		qmsg_start(q, m);
+	return 0;
+}
+
+static size_t
+stat_slot(struct qmgr *q, time_t now)
+{
+	time_t	 minute = now / 60;
+	size_t	 i = (size_t)(minute % 60);
+
+	if (q->stat_minute[i] != minute) {
+		q->stat_minute[i] = minute;
+		for (int k = 0; k < QSTAT_N; k++)
+			q->stat[k][i] = 0;
+	}
+	return i;
+}
+
+void
+qmgr_count(struct qmgr *q, enum qstat k, unsigned n)
+{
+	q->stat[k][stat_slot(q, time(NULL))] += n;
+}
+
+unsigned
+qmgr_count_hour(const struct qmgr *q, enum qstat k)
+{
+	time_t		 minute = time(NULL) / 60;
+	unsigned	 sum = 0;
+
+	for (size_t i = 0; i < 60; i++)
+		if (q->stat_minute[i] > minute - 60)
+			sum += q->stat[k][i];
+	return sum;
+}
+
 /* Writes and commits the DSN for every recipient with a report due. 0 or -1. */
 static int
 qmsg_notify(struct qmgr *q, struct qmsg *m)
 {
 	struct queue_env	 env;
 	struct dsn_rcpt		*dr;
-	struct qmsg		*b;
-	char			 err[256];
+	struct qmsg		*b = NULL;
+	char			 err[256], bid[QUEUE_ID_LEN + 1];
 	size_t			 n = 0;
-	int			 fd = -1, rc = -1;
+	int			 rc = -1;
 
 	memset(&env, 0, sizeof(env));
 	if (queue_file_read(m->fd, &env, NULL, NULL) != QUEUE_READ_OK || env.nrcpt != m->nrcpt) {
@@ -776,8 +757,7 @@ qmsg_notify(struct qmgr *q, struct qmsg *m)
 		return -1;
 	}
 	dr = calloc(m->nrcpt, sizeof(*dr));
-	b = calloc(1, sizeof(*b));
-	if (dr == NULL || b == NULL)
+	if (dr == NULL)
 		fatal("calloc");
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		struct rinfo *ri = &m->info[i];
@@ -798,40 +778,29 @@ qmsg_notify(struct qmgr *q, struct qmsg *m)
 		rc = 0;
 		goto out;
 	}
-	for (int i = 0; i < 8 && fd == -1; i++) {
-		queue_id_new(b->id);
-		if (qmsg_find(q, b->id) != NULL)
-			continue;
-		fd = openat(q->tmpdir, b->id, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		    0600);
-		if (fd == -1 && errno != EEXIST)
-			break;
-	}
-	if (fd == -1) {
+	b = qmgr_file_new(q);
+	if (b == NULL) {
 		log_warn("%s: notification file", m->id);
 		goto out;
 	}
-	if (queue_dsn_write(fd, b->id, q->conf->hostname, &env, m->fd, dr, n, time(NULL), err,
-	    sizeof(err)) == -1 || fsync(fd) == -1 ||
-	    renameat(q->tmpdir, b->id, q->queuedir, b->id) == -1 || fsync(q->queuedir) == -1) {
-		log_warnx("%s: notification not written: %s", m->id,
-		    err[0] != '\0' ? err : strerror(errno));
+	err[0] = '\0';
+	if (queue_dsn_write(b->fd, b->id, q->conf->hostname, &env, m->fd, dr, n, time(NULL), err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s: notification not written: %s", m->id, err);
 		(void)unlinkat(q->tmpdir, b->id, 0);
-		close(fd);
+		close(b->fd);
 		goto out;
 	}
-	b->fd = fd;
-	b->committed = true;
-	ev_timer_init(&b->retry, retry_cb, b);
-	RB_INSERT(qmsgs, &q->msgs, b);
+	strlcpy(bid, b->id, sizeof(bid));
+	if (qmgr_file_commit(q, b) == -1) {	/* b is consumed either way */
+		b = NULL;
+		log_warn("%s: notification %s not committed", m->id, bid);
+		goto out;
+	}
+	b = NULL;
 	log_info("%s: sender %s notification: %s", m->id,
 	    dr[0].action == DSN_FAILED ? "non-delivery" :
-	    dr[0].action == DSN_DELAYED ? "delay" : "delivery status", b->id);
-	if (qmsg_load(q, b, true) != 0)
-		log_warnx("%s: notification does not read back; left in the queue", b->id);
-	else
-		qmsg_start(q, b);
-	b = NULL;
+	    dr[0].action == DSN_DELAYED ? "delay" : "delivery status", bid);
 	rc = 0;
 out:
 	if (rc == 0)
@@ -853,12 +822,16 @@ qmsg_attempt_end(struct qmgr *q, struct qmsg *m)
 	time_t	now = time(NULL);
 	bool	open = false;
 
+	if (m->deleted) {
+		qmsg_remove(q, m);
+		return;
+	}
 	if (m->had_temp && now - m->arrival >= (time_t)q->conf->queue_lifetime) {
 		for (size_t i = 0; i < m->nrcpt; i++) {
 			struct rinfo	*ri;
 			char		 text[sizeof(ri->text) + 64];
 
-			if (!rcpt_open(m, i))
+			if (!qmsg_open_rcpt(m, i))
 				continue;
 			ri = qmsg_info(m, i);
 			(void)snprintf(text, sizeof(text), "delivery time expired; last error: %s",
@@ -880,7 +853,7 @@ qmsg_attempt_end(struct qmgr *q, struct qmsg *m)
 		return;
 	}
 	for (size_t i = 0; i < m->nrcpt; i++)
-		open = open || rcpt_open(m, i);
+		open = open || qmsg_open_rcpt(m, i);
 	if (m->had_temp || !open) {
 		m->attempts++;
 		m->next_try = now + (time_t)qmsg_backoff(q, m);
@@ -908,8 +881,10 @@ qmgr_job_done(struct qmgr *q, struct job *j, const struct ipc_delivered *r)
 		struct rinfo			*ri;
 		bool				 local = j->d == NULL;
 
-		if (x->idx != j->idx[i] || !rcpt_open(m, x->idx))
+		if (x->idx != j->idx[i] || !qmsg_open_rcpt(m, x->idx))
 			fatalx("delivery agent: bad recipient index");
+		qmgr_count(q, x->status == DELIVER_OK ? QSTAT_DELIVERED :
+		    x->status == DELIVER_PERM ? QSTAT_BOUNCED : QSTAT_DEFERRED, 1);
 		if (x->status == DELIVER_OK) {
 			m->state[x->idx] = RS_DONE;
 			/* RFC 3461 §4.1: SUCCESS asked for, and we made the final delivery. */
@@ -1088,6 +1063,7 @@ qmgr_flush_commits(void *arg)
 			continue;
 		}
 		m->committed = true;
+		qmgr_count(q, QSTAT_RECEIVED, 1);
 		if (qmsg_load(q, m, true) != 0) {
 			/* smtpd wrote a file we cannot read: keep it for an admin. */
 			log_warnx("%s: committed file does not parse; left in the queue", m->id);
@@ -1299,6 +1275,8 @@ qmgr_main(struct mxd *mxd, int smtpd, int local)
 	q.tmpdir = open_dir(q.spooldir, "tmp");
 	q.queuedir = open_dir(q.spooldir, "queue");
 	qmgr_recover(&q);
+	ctl_init(&q);
+	pickup_init(&q);
 	ev_io_init(&q.smtpd_io, smtpd, smtpd_cb, &q);
 	ev_io_init(&q.local_io, local, local_cb, &q);
 	if (ev_io_set(q.loop, &q.smtpd_io, EV_READ) == -1 ||

@@ -148,14 +148,18 @@ int	maildir_deliver(const char *root, const char *domain, const char *local, int
 	    struct deliver_result *res, bool redelivery);
 
 /*
- * LMTP (RFC 2033) client: target is "unix:/path" or "ADDR:PORT". Sends LHLO lhlo, MAIL
- * FROM:<env->from> (BODY=8BITMIME, SMTPUTF8 and SIZE= when they apply and are offered),
- * one RCPT TO per rcpts[i], DATA (dot-stuffed, CRLF), reads one reply per accepted
- * recipient (§4.2), QUIT. res has n entries, all filled on return: a reply's enhanced
- * status code is copied when it has one, else derived from the reply code. Every read and
- * write waits at most timeout_s seconds (0: 60); a timeout, a dropped connection or a
- * malformed reply makes every recipient not yet final TEMP. Returns 0 when the session
- * ran to its end, -1 when it did not. n is at most QUEUE_RCPT_MAX.
+ * LMTP (RFC 2033) client (queue_lmtp.c: the SMTP client of queue/smtpc.h in its LMTP
+ * mode): target is "unix:/path" or "ADDR:PORT". Sends LHLO lhlo, MAIL FROM:<env->from>
+ * (BODY=8BITMIME, SMTPUTF8 and SIZE= when they apply and are offered; no DSN parameters),
+ * one RCPT TO per rcpts[i], DATA (dot-stuffed, CRLF; pipelined when PIPELINING is
+ * offered), reads one reply per accepted recipient (§4.2), QUIT. res has n entries, all
+ * filled on return: a reply's enhanced status code is copied when it has one, else
+ * derived from the reply code; text is "host said: CODE TEXT (in reply to WHAT)" or our
+ * reason. A non-ASCII address needs SMTPUTF8 from the server (else PERM 5.6.7), a message
+ * larger than its SIZE is PERM 5.3.4, BINARYMIME PERM 5.6.3. Every read and write waits at
+ * most timeout_s seconds (0: 60); a refused greeting or LHLO, a timeout, a dropped
+ * connection or a malformed reply makes every recipient not yet final TEMP. Returns 0 when
+ * the session ran to its end, -1 when it did not. n is at most QUEUE_RCPT_MAX.
  */
 int	lmtp_deliver(const char *target, const char *lhlo, int msgfd,
 	    const struct queue_env *env, const char *const *rcpts, size_t n,

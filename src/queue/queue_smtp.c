@@ -1,9 +1,11 @@
 /*
- * queue_smtp — the outbound SMTP client (RFC 5321) the delivery workers call: one struct
- * smtpc per connection, blocking, every wait in poll(2) and bounded. Modelled on
- * queue_lmtp.c; the differences are what a remote, possibly hostile, server needs.
+ * queue_smtp — mxd's one SMTP-family client: outbound SMTP (RFC 5321) for the delivery
+ * workers and, as a mode, LMTP (RFC 2033) for local delivery (lmtp_deliver() in
+ * queue_lmtp.c is a wrapper). One struct smtpc per connection, blocking, every wait in
+ * poll(2) and bounded.
  *
- * Session (smtpc_open): non-blocking connect bounded by min(30 s, timeout_s); the greeting
+ * Session (smtpc_open, smtpc_open_target for "unix:/path" or "ADDR:PORT"): non-blocking
+ * connect bounded by min(30 s, timeout_s); the greeting
  * (220; 4xx TEMP and 5xx PERM with the server's reply, RFC 5321 §3.1); EHLO, and HELO when
  * EHLO gets a 5xx (§3.2); STARTTLS (RFC 3207) when offered and TLS is wanted, EHLO again
  * over TLS with the capabilities forgotten (§4.2: they may differ, and what was said in
@@ -50,10 +52,19 @@
  * exactly, SIZE is parsed with overflow checks; server text reaches logs only as printable
  * ASCII. Addresses with control octets or '<' '>' never reach a command line.
  *
+ * LMTP (smtpc_opts.lmtp, RFC 2033) is the same session with four differences: LHLO instead
+ * of EHLO and nothing to fall back to (§4.1); no STARTTLS (a local socket); after the final
+ * "." one reply per accepted recipient, in RCPT order (§4.2), so each recipient gets its
+ * own outcome; and the envelope is that of a final delivery: no DSN parameters (mxd's queue
+ * reports on local delivery itself) and SMTPUTF8 demanded only by a non-ASCII address. A
+ * server that answers 354 to DATA with no recipient accepted breaks §4.2 (DATA MUST fail
+ * then) and owes an unknown number of replies to ".": the session fails (4.5.0) instead.
+ *
  * All I/O goes through sc_read()/sc_write(), plain or SSL on a non-blocking socket. SIGPIPE:
  * plain writes use MSG_NOSIGNAL, but OpenSSL writes with write(2): callers ignore SIGPIPE.
  */
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <bsd/string.h>
 
@@ -95,7 +106,9 @@ struct smtpc {
 	struct net_addr	 addr;
 	const char	*helo;		/* borrowed from smtpc_opts, as the caller keeps it */
 	unsigned	 timeout_s;
-	char		 addrstr[NET_ADDR_STRLEN];
+	bool		 lmtp;		/* RFC 2033 mode */
+	/* "1.2.3.4:25", "[::1]:25" or "unix:/path" (sun_path is the longest) */
+	char		 addrstr[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
 	char		 peer[SMTP_DOMAIN_MAX + NET_ADDR_STRLEN + 8];
 	const char	*tls_state;
 	/* Capabilities from the last EHLO reply. */
@@ -180,6 +193,24 @@ sc_fail_reply(struct smtpc *c, const struct smtp_reply *r, const char *what)
 	reply_text(text, sizeof(text), r, what);
 	sc_fail(c, reply_status(r->code) == DELIVER_PERM ? DELIVER_PERM : DELIVER_TEMP,
 	    reply_dsn(r), "%s", text);
+}
+
+/* A reply of a class the command cannot have (3xx to RCPT, 2xx as a greeting): 4.5.0. */
+static void
+sc_unexpected(struct smtpc *c, const struct smtp_reply *r, const char *what)
+{
+	sc_fail(c, DELIVER_TEMP, "4.5.0", "unexpected reply from %s to %s: %d %s", c->peer, what,
+	    r->code, r->text);
+}
+
+/* A reply other than the one wanted ends the session: with itself when 4xx or 5xx. */
+static void
+sc_refused(struct smtpc *c, const struct smtp_reply *r, const char *what)
+{
+	if (r->code / 100 == 4 || r->code / 100 == 5)
+		sc_fail_reply(c, r, what);
+	else
+		sc_unexpected(c, r, what);
 }
 
 /* Seconds of an RFC timeout capped by the configured one, as milliseconds. */
@@ -480,7 +511,7 @@ sc_cap(struct smtpc *c, const char *t, size_t len)
 	else if (kw(t, len, "SMTPUTF8", NULL, NULL))
 		c->c_smtputf8 = true;
 	else if (kw(t, len, "DSN", NULL, NULL))
-		c->c_dsn = true;
+		c->c_dsn = !c->lmtp;	/* LMTP: mxd reports on local delivery itself */
 	else if (kw(t, len, "STARTTLS", NULL, NULL))
 		c->c_starttls = true;
 	else if (kw(t, len, "SIZE", &p, &pl)) {
@@ -584,37 +615,37 @@ sc_disconnect(struct smtpc *c)
 	c->roff = c->rlen = c->wlen = 0;
 }
 
-/* EHLO, HELO when EHLO gets a 5xx (RFC 5321 §3.2). 0, or -1 with the session failed. */
+/*
+ * EHLO, HELO when EHLO gets a 5xx (RFC 5321 §3.2); LHLO alone over LMTP (RFC 2033 §4.1).
+ * 0, or -1 with the session failed.
+ */
 static int
 sc_ehlo(struct smtpc *c)
 {
-	struct smtp_reply	rep;
-	char			cmd[SMTP_DOMAIN_MAX + 8];
+	struct smtp_reply	 rep;
+	char			 cmd[SMTP_DOMAIN_MAX + 8];
+	const char		*verb = c->lmtp ? "LHLO" : "EHLO";
 
 	c->esmtp = c->c_pipelining = c->c_size = c->c_8bitmime = false;
 	c->c_smtputf8 = c->c_dsn = c->c_starttls = false;
 	c->size_max = 0;
-	(void)snprintf(cmd, sizeof(cmd), "EHLO %s", c->helo);
-	c->phase = "sending EHLO";
+	(void)snprintf(cmd, sizeof(cmd), "%s %s", verb, c->helo);
+	c->phase = c->lmtp ? "sending LHLO" : "sending EHLO";
 	if (sc_quiet(c) == -1)
 		return -1;
 	sc_cmd(c, cmd);
 	if (sc_flush(c, T_MAIL) == -1)
 		return -1;
-	c->phase = "receiving the reply to EHLO";
+	c->phase = c->lmtp ? "receiving the reply to LHLO" : "receiving the reply to EHLO";
 	if (sc_reply(c, &rep, T_MAIL, true) == -1)
 		return -1;
 	if (rep.code == 250) {
 		c->esmtp = true;
 		return 0;
 	}
-	if (rep.code / 100 != 5 || rep.code == 521) {
+	if (c->lmtp || rep.code / 100 != 5 || rep.code == 521) {
 		/* 4xx: try later; 521 (RFC 7504): this host takes no mail at all. */
-		if (rep.code / 100 == 4 || rep.code / 100 == 5)
-			sc_fail_reply(c, &rep, "EHLO command");
-		else
-			sc_fail(c, DELIVER_TEMP, "4.5.0", "unexpected reply from %s to EHLO: %d %s",
-			    c->peer, rep.code, rep.text);
+		sc_refused(c, &rep, c->lmtp ? "LHLO command" : "EHLO command");
 		return -1;
 	}
 	/* What a refused EHLO listed does not count. */
@@ -631,11 +662,7 @@ sc_ehlo(struct smtpc *c)
 		return -1;
 	if (rep.code == 250)
 		return 0;
-	if (rep.code / 100 == 4 || rep.code / 100 == 5)
-		sc_fail_reply(c, &rep, "HELO command");
-	else
-		sc_fail(c, DELIVER_TEMP, "4.5.0", "unexpected reply from %s to HELO: %d %s",
-		    c->peer, rep.code, rep.text);
+	sc_refused(c, &rep, "HELO command");
 	return -1;
 }
 
@@ -679,12 +706,7 @@ sc_starttls(struct smtpc *c, const struct smtpc_opts *o)
 		return -1;
 	if (rep.code != 220) {
 		if (rep.code == 421 || (rep.code / 100 != 4 && rep.code / 100 != 5)) {
-			if (rep.code == 421)
-				sc_fail_reply(c, &rep, "STARTTLS command");
-			else
-				sc_fail(c, DELIVER_TEMP, "4.5.0",
-				    "unexpected reply from %s to STARTTLS: %d %s", c->peer,
-				    rep.code, rep.text);
+			sc_refused(c, &rep, "STARTTLS command");
 			return -1;
 		}
 		if (dane) {
@@ -770,11 +792,7 @@ sc_session(struct smtpc *c, const struct smtpc_opts *o, enum smtpc_tls tls)
 		return -1;
 	if (rep.code != 220) {
 		/* RFC 5321 §3.1: 554 (or 421) instead of 220 means no service here. */
-		if (rep.code / 100 == 4 || rep.code / 100 == 5)
-			sc_fail_reply(c, &rep, "the greeting");
-		else
-			sc_fail(c, DELIVER_TEMP, "4.5.0", "unexpected greeting from %s: %d %s",
-			    c->peer, rep.code, rep.text);
+		sc_refused(c, &rep, "the greeting");
 		return -1;
 	}
 	if (sc_ehlo(c) == -1)
@@ -811,16 +829,27 @@ helo_ok(const char *s)
 	return i > 0;
 }
 
-struct smtpc *
-smtpc_open(const struct net_addr *addr, const struct smtpc_opts *o, struct deliver_result *fail)
+/*
+ * smtpc_open() for any stream socket: addr holds an AF_INET, AF_INET6 or (from
+ * smtpc_open_target) AF_UNIX address, struct net_addr being a sockaddr_storage and its
+ * length.
+ */
+static struct smtpc *
+sc_open(const struct net_addr *addr, const struct smtpc_opts *o, struct deliver_result *fail)
 {
-	struct smtpc	*c;
-	char		 host[NET_ADDR_STRLEN];
-	int		 r;
+	const struct sockaddr_un	*sun;
+	struct smtpc			*c;
+	char				 host[NET_ADDR_STRLEN];
+	int				 r;
 
 	set_res(fail, DELIVER_TEMP, "4.3.0", "not attempted");
 	if (!helo_ok(o->helo)) {
-		set_res(fail, DELIVER_TEMP, "4.3.5", "smtp client: bad EHLO name");
+		set_res(fail, DELIVER_TEMP, "4.3.5",
+		    o->lmtp ? "lmtp client: bad LHLO name" : "smtp client: bad EHLO name");
+		return NULL;
+	}
+	if (o->lmtp && o->tls != SMTPC_TLS_NONE) {
+		set_res(fail, DELIVER_TEMP, "4.3.5", "lmtp client: no STARTTLS over LMTP");
 		return NULL;
 	}
 	if (o->tls != SMTPC_TLS_NONE && o->ssl_ctx == NULL) {
@@ -840,11 +869,19 @@ smtpc_open(const struct net_addr *addr, const struct smtpc_opts *o, struct deliv
 	c->addr = *addr;
 	c->helo = o->helo;
 	c->timeout_s = o->timeout_s > 3600 ? 3600 : o->timeout_s;
+	c->lmtp = o->lmtp;
 	c->tls_state = "none";
-	(void)net_addr_str(addr, c->addrstr, sizeof(c->addrstr));
-	(void)net_addr_host(addr, host, sizeof(host));
-	(void)snprintf(c->peer, sizeof(c->peer), "%s[%s]:%u",
-	    sni_ok(o->peer_name) ? o->peer_name : host, host, net_addr_port(addr));
+	if (addr->ss.ss_family == AF_UNIX) {
+		sun = (const struct sockaddr_un *)&addr->ss;
+		(void)snprintf(c->addrstr, sizeof(c->addrstr), "unix:%.*s",
+		    (int)sizeof(sun->sun_path), sun->sun_path);
+		strlcpy(c->peer, c->addrstr, sizeof(c->peer));
+	} else {
+		(void)net_addr_str(addr, c->addrstr, sizeof(c->addrstr));
+		(void)net_addr_host(addr, host, sizeof(host));
+		(void)snprintf(c->peer, sizeof(c->peer), "%s[%s]:%u",
+		    sni_ok(o->peer_name) ? o->peer_name : host, host, net_addr_port(addr));
+	}
 
 	r = sc_session(c, o, o->tls);
 	if (r == 1) {
@@ -861,6 +898,37 @@ smtpc_open(const struct net_addr *addr, const struct smtpc_opts *o, struct deliv
 		return NULL;
 	}
 	return c;
+}
+
+struct smtpc *
+smtpc_open(const struct net_addr *addr, const struct smtpc_opts *o, struct deliver_result *fail)
+{
+	return sc_open(addr, o, fail);
+}
+
+struct smtpc *
+smtpc_open_target(const char *target, const struct smtpc_opts *o, struct deliver_result *fail)
+{
+	struct net_addr		a;
+	struct sockaddr_un	sun;
+
+	memset(&a, 0, sizeof(a));
+	if (strncmp(target, "unix:", 5) == 0) {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (target[5] == '\0' || strlcpy(sun.sun_path, target + 5,
+		    sizeof(sun.sun_path)) >= sizeof(sun.sun_path))
+			goto bad;
+		memcpy(&a.ss, &sun, sizeof(sun));
+		a.len = sizeof(sun);
+	} else if (net_addr_parse(target, 0, &a) == -1 || net_addr_port(&a) == 0)
+		goto bad;
+	return sc_open(&a, o, fail);
+bad:
+	set_res(fail, DELIVER_TEMP, "4.3.5", "");
+	(void)snprintf(fail->text, sizeof(fail->text),
+	    "bad target \"%.200s\" (want unix:/path or ADDR:PORT)", target);
+	return NULL;
 }
 
 /* --- the transaction --------------------------------------------------------------------- */
@@ -940,13 +1008,6 @@ txn_421(struct sc_txn *t, const struct smtp_reply *r, const char *what)
 	return true;
 }
 
-static void
-txn_unexpected(struct sc_txn *t, const struct smtp_reply *r, const char *what)
-{
-	sc_fail(t->c, DELIVER_TEMP, "4.5.0", "unexpected reply from %s to %s: %d %s", t->c->peer,
-	    what, r->code, r->text);
-}
-
 /* Sends what is buffered and reads every reply due, in order. 0, or -1 (session failed). */
 static int
 txn_drain(struct sc_txn *t)
@@ -973,7 +1034,7 @@ txn_drain(struct sc_txn *t)
 				t->mail_failed = true;
 				txn_all(t, &rep, "MAIL FROM command", false);
 			} else {
-				txn_unexpected(t, &rep, "MAIL FROM");
+				sc_unexpected(c, &rep, "MAIL FROM command");
 				return -1;
 			}
 		} else if (p == -2) {
@@ -987,7 +1048,7 @@ txn_drain(struct sc_txn *t)
 				if (!t->mail_failed)
 					txn_all(t, &rep, "DATA command", true);
 			} else {
-				txn_unexpected(t, &rep, "DATA");
+				sc_unexpected(c, &rep, "DATA command");
 				return -1;
 			}
 		} else {
@@ -996,7 +1057,7 @@ txn_drain(struct sc_txn *t)
 			    txn_421(t, &rep, "RCPT TO command"))
 				return -1;
 			if (rep.code / 100 != 2 && rep.code / 100 != 4 && rep.code / 100 != 5) {
-				txn_unexpected(t, &rep, "RCPT TO");
+				sc_unexpected(c, &rep, "RCPT TO command");
 				return -1;
 			}
 			if (t->mail_failed)
@@ -1074,19 +1135,48 @@ sc_body(void *arg, const void *p, size_t n)
 	return b->c->failed ? -1 : 0;
 }
 
-/* After 354: the message, ".", and the final reply. 0, or -1 (session failed). */
+/*
+ * One reply to the final ".": the outcome of recipient i (LMTP), or with i == SIZE_MAX of
+ * every accepted recipient (SMTP). 0, or -1 (session failed).
+ */
+static int
+txn_dot(struct sc_txn *t, size_t i)
+{
+	struct smtp_reply rep;
+
+	if (sc_reply(t->c, &rep, T_END, false) == -1 || txn_421(t, &rep, "end of DATA command"))
+		return -1;
+	if (rep.code / 100 != 2 && rep.code / 100 != 4 && rep.code / 100 != 5) {
+		sc_unexpected(t->c, &rep, "end of DATA command");
+		return -1;
+	}
+	if (i != SIZE_MAX) {
+		set_reply(&t->res[i], &rep, "end of DATA command");
+		t->final[i] = true;
+	} else if (!t->mail_failed && t->nacc > 0)
+		txn_all(t, &rep, "end of DATA command", true);
+	return 0;
+}
+
+/* After 354: the message, ".", and the final reply (replies). 0, or -1 (session failed). */
 static int
 txn_data(struct sc_txn *t, int msgfd)
 {
 	struct smtpc		*c = t->c;
-	struct smtp_reply	 rep;
 	struct sc_body		 body = { .c = c, .st = 0 };
 	struct queue_env	 fenv;
 	enum queue_read_res	 rr;
+	size_t			 i;
 
 	c->phase = "sending message body";
 	if (sc_quiet(c) == -1)
 		return -1;
+	if ((t->mail_failed || t->nacc == 0) && c->lmtp) {
+		/* RFC 2033 §4.2: DATA MUST fail then; how many replies would "." get? */
+		sc_fail(c, DELIVER_TEMP, "4.5.0",
+		    "%s accepted DATA with no recipient accepted (RFC 2033 4.2)", c->peer);
+		return -1;
+	}
 	if (t->mail_failed || t->nacc == 0) {
 		/* RFC 2920 §3.1: DATA was accepted with nobody to deliver to: send nothing. */
 		sc_put(c, ".\r\n", 3);
@@ -1110,14 +1200,12 @@ txn_data(struct sc_txn *t, int msgfd)
 	if (sc_flush(c, T_BLOCK) == -1)
 		return -1;
 	c->phase = "receiving the reply to end of DATA";
-	if (sc_reply(c, &rep, T_END, false) == -1 || txn_421(t, &rep, "end of DATA command"))
-		return -1;
-	if (rep.code / 100 != 2 && rep.code / 100 != 4 && rep.code / 100 != 5) {
-		txn_unexpected(t, &rep, "end of DATA");
-		return -1;
-	}
-	if (!t->mail_failed && t->nacc > 0)
-		txn_all(t, &rep, "end of DATA command", true);
+	if (!c->lmtp)
+		return txn_dot(t, SIZE_MAX);
+	/* RFC 2033 §4.2: one reply per accepted RCPT, in RCPT order. */
+	for (i = 0; i < t->n; i++)
+		if (t->accepted[i] && txn_dot(t, i) == -1)
+			return -1;
 	return 0;
 }
 
@@ -1259,7 +1347,11 @@ smtpc_send(struct smtpc *c, int msgfd, const struct queue_env *env, const char *
 		} else if (utf8)
 			need_utf8 = true;
 	}
-	if (env->smtputf8)
+	/*
+	 * RFC 6531 §3.4: no downgrade of a message flagged SMTPUTF8. Over LMTP only the
+	 * addresses demand it: the final delivery agent stores the header as it is.
+	 */
+	if (env->smtputf8 && (!c->lmtp || c->c_smtputf8))
 		need_utf8 = true;
 	if (need_utf8 && !c->c_smtputf8) {
 		/* RFC 6531 §3.4: no downgrade; the message cannot go to this server. */

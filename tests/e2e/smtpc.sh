@@ -13,8 +13,13 @@
 # halfway through DATA, no reply to "."), reuse refused after the server closed or spoke;
 # STARTTLS opportunistic and its fallback, DANE-EE 3 1 1 and DANE-TA 2 0 1 with test
 # certificates (matching, wrong hash, wrong name, usages 0/1 only, STARTTLS missing or
-# refused, plaintext injected after 220). Every run of the client is under the sanitizers
-# of $BUILD; their reports fail the last test. TAP; every wait bounded; servers by PID.
+# refused, plaintext injected after 220). LMTP, the client's other mode, through
+# lmtp_deliver() (tests/tools/lmtpdeliver) against smtpfake.py --lmtp on a unix socket and
+# on TCP: LHLO, one reply per recipient after "." (RFC 2033 §4.2), no STARTTLS, HELO or DSN
+# parameters, SMTPUTF8 only for non-ASCII addresses, a refused session TEMP, a 354 with no
+# recipient accepted, a 421 among the replies, bad or missing targets. (Dovecot:
+# lmtp_dovecot.sh.) Every run of a client is under the sanitizers of $BUILD; their reports
+# fail the last test. TAP; every wait bounded; servers by PID.
 #
 # Run from anywhere: BUILD=build/san bash tests/e2e/smtpc.sh
 set -u
@@ -24,12 +29,15 @@ set -u
 e2e_init
 
 DRIVE=$BUILD/tests/smtpcdrive
+LD=$BUILD/tests/lmtpdeliver
 FAKE=$ROOT/tests/fakes/smtpfake.py
 SINK=${SINK:-/usr/sbin/smtp-sink}
 RUN_MAX=30		# seconds: guard on any one smtpcdrive run
 SAN_RE='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: (Address|Undefined|Leak)Sanitizer'
 
-[ -x "$DRIVE" ] || bail "$DRIVE not built (make BUILD=${BUILD#"$ROOT"/} SAN=1 tests)"
+for t in "$DRIVE" "$LD"; do
+	[ -x "$t" ] || bail "$t not built (make BUILD=${BUILD#"$ROOT"/} SAN=1 tests)"
+done
 command -v python3 >/dev/null || bail "python3 not found"
 command -v openssl >/dev/null || bail "openssl not found"
 chmod 711 "$TMP"
@@ -39,17 +47,20 @@ export PYTHONDONTWRITEBYTECODE=1
 OUT=
 RC=
 ELAPSED=
-# drive ARGS... < message: runs smtpcdrive, sets OUT (its lines), RC and ELAPSED (ms).
-drive() {
-	local t0
+# client BIN ARGS... < message: runs smtpcdrive or lmtpdeliver, sets OUT (its lines), RC
+# and ELAPSED (ms).
+client() {
+	local t0 bin=$1
+	shift
 	t0=$(date +%s%N)
-	OUT=$(timeout -k 2 "$RUN_MAX" "$DRIVE" "$@" 2>"$TMP/drive.err")
+	OUT=$(timeout -k 2 "$RUN_MAX" "$bin" "$@" 2>"$TMP/drive.err")
 	RC=$?
 	ELAPSED=$((($(date +%s%N) - t0) / 1000000))
 	cat "$TMP/drive.err" >>"$TMP/all.err"
 	[ -s "$TMP/drive.err" ] && sed 's/^/#   stderr: /' "$TMP/drive.err" | head -20
 	return 0
 }
+drive() { client "$DRIVE" "$@"; }
 # field KEY N: the Nth tab-separated field of the first line whose first field is KEY
 field() {
 	printf '%s\n' "$OUT" | awk -F'\t' -v r="$1" -v n="$2" '$1 == r { print $n; exit }'
@@ -495,6 +506,99 @@ ok $? "... no MAIL on the injected connection" || sed 's/^/#   /' "$FLOG"
 FA=("${EE[@]}" --mode 'closeidle')
 run_fake -T dane -n mx.test -t "3:1:1:$EE311" -r -w 700 <"$MSG"
 is "$(field a@x.test 2) $(field usable 2)" "ok no" "TLS session closed while idle: not usable"
+
+# === LMTP: lmtp_deliver(), the client in its LMTP mode =======================================
+LSOCK=$TMP/lmtp.sock
+# run_lmtp LMTPDELIVER ARGS... < message: smtpfake --lmtp with FA on the unix socket LSOCK,
+# lmtpdeliver to unix:LSOCK for RCPTS, the fake stopped.
+run_lmtp() {
+	FN=$((FN + 1))
+	FLOG=$TMP/fake.$FN.log
+	rm -f "$TMP/ready" "$LSOCK"
+	spawn python3 "$FAKE" --unix "$LSOCK" --lmtp --ready "$TMP/ready" --log "$FLOG" "${FA[@]}"
+	FPID=$SPAWNED_PID
+	wait_file "$TMP/ready" 10 || bail "smtpfake --lmtp did not start"
+	client "$LD" -s "unix:$LSOCK" -f sender@example.com "$@" "${RCPTS[@]}"
+	sleep 0.1
+	fake_stop
+}
+RCPTS=(a@x.test full@x.test gone@x.test c@x.test)
+FA=("${EE[@]}" --rcpt 'c@=550 5.1.1 unknown' --dotrcpt 'full@=452 4.2.2 mailbox full'
+    --dotrcpt 'gone@=554 5.2.1 disabled')
+run_lmtp -E env1 <"$MSG"
+is "$RC $(field a@x.test 2)/$(field a@x.test 3) $(field full@x.test 2)/$(field full@x.test 3)" \
+    "0 ok/2.0.0 temp/4.2.2" "LMTP on a unix socket: one reply per accepted recipient after '.'" ||
+    show
+is "$(field gone@x.test 2)/$(field gone@x.test 3) $(field c@x.test 2)/$(field c@x.test 3)" \
+    "perm/5.2.1 perm/5.1.1" "... in RCPT order, the refused RCPT skipped (RFC 2033 §4.2)"
+is "$(field full@x.test 4)" \
+    "host said: 452 4.2.2 mailbox full (in reply to end of DATA command)" "... the text quotes it"
+logged "C: LHLO localhost" && logged "C+ DATA" && logged "B: ..dot line" && logged "QUIT"
+ok $? "LHLO, MAIL/RCPT/DATA pipelined, body dot-stuffed, QUIT" || sed 's/^/#   /' "$FLOG"
+! logged "STARTTLS" && ! logged "EHLO" && ! logged "ENVID=" && ! logged "NOTIFY="
+ok $? "no STARTTLS nor DSN parameters though both offered, no EHLO" || sed 's/^/#   /' "$FLOG"
+
+RCPTS=(a@x.test)
+FA=(--caps 'PIPELINING,8BITMIME')
+run_lmtp -u <"$MSG"
+is "$RC $(field a@x.test 2)" "0 ok" \
+    "LMTP: SMTPUTF8 message with an ASCII envelope, no SMTPUTF8 offered: delivered as it is"
+logged "C: MAIL FROM:<sender@example.com>" && ! logged "SMTPUTF8"
+ok $? "... MAIL FROM without SMTPUTF8" || sed 's/^/#   /' "$FLOG"
+RCPTS=($'j\xc3\xbcrgen@x.test' a@x.test)
+run_lmtp <"$MSG"
+is "$RC $(field a@x.test 2)/$(field a@x.test 3)" "0 perm/5.6.7" \
+    "LMTP: a UTF-8 recipient still needs SMTPUTF8: perm 5.6.7 for all"
+
+RCPTS=(a@x.test b@x.test)
+FA=(--ehlo '500 5.5.1 go away')
+run_lmtp <"$MSG"
+is "$RC $(field a@x.test 2)/$(field a@x.test 3) $(field b@x.test 2)" "75 temp/4.5.1 temp" \
+    "LHLO refused with 500: temp for all (class moved to 4), the mail stays queued"
+! logged "HELO " && ! logged "EHLO" && ! logged "MAIL"
+ok $? "... no HELO or EHLO fallback" || sed 's/^/#   /' "$FLOG"
+FA=(--greeting '554 5.7.1 no service')
+run_lmtp <"$MSG"
+is "$RC $(field a@x.test 2)/$(field a@x.test 3)" "75 temp/4.7.1" "LMTP: 554 greeting is temp"
+
+RCPTS=(bad@x.test)
+FA=(--rcpt 'bad=550 5.1.1 unknown')
+run_lmtp <"$MSG"
+is "$RC $(field bad@x.test 2)/$(field bad@x.test 3)" "75 perm/5.1.1" \
+    "LMTP: 354 with no recipient accepted: the RCPT reply stands, the session fails"
+! logged "END" && ! logged "B: "
+ok $? "... no body and no '.' sent (RFC 2033 §4.2: DATA MUST fail then)" || sed 's/^/#   /' "$FLOG"
+
+RCPTS=(a@x.test b@x.test c@x.test)
+FA=(--dotrcpt 'b@=421 4.3.2 shutting down')
+run_lmtp <"$MSG"
+is "$RC $(field a@x.test 2) $(field b@x.test 2)/$(field b@x.test 3) $(field c@x.test 2)/$(field c@x.test 3)" \
+    "75 ok temp/4.3.2 temp/4.3.2" "LMTP: 421 as the second reply after '.': it and the rest temp"
+! logged "QUIT"
+ok $? "... no QUIT after the 421"
+
+RCPTS=(a@x.test b@x.test)
+FA=(--mode nodotreply)
+run_lmtp -t 2 <"$MSG"
+is "$RC $(field a@x.test 2)/$(field a@x.test 3) $(field b@x.test 2)" "75 temp/4.4.2 temp" \
+    "LMTP: no reply after '.': temp 4.4.2 for all"
+cmp_ok "$ELAPSED" -lt 8000 "... after the 2 s timeout (${ELAPSED} ms)"
+
+FA=(--lmtp)
+fake "${FA[@]}"
+client "$LD" -s "127.0.0.1:$FPORT" a@x.test <"$MSG"
+fake_stop
+is "$RC $(field a@x.test 2)" "0 ok" "LMTP over TCP (ADDR:PORT): delivered"
+logged "C: LHLO localhost"
+ok $? "... with LHLO"
+client "$LD" -s "nonsense" a@x.test <"$MSG"
+is "$RC $(field a@x.test 2)/$(field a@x.test 3)" "75 temp/4.3.5" "LMTP: malformed target: temp 4.3.5"
+client "$LD" -s "unix:$TMP/no-such-socket" a@x.test <"$MSG"
+is "$RC $(field a@x.test 2)/$(field a@x.test 3)" "75 temp/4.4.1" "LMTP: no socket: temp 4.4.1"
+case $(field a@x.test 4) in
+"connect to unix:$TMP/no-such-socket: "*) pass "... the text names the socket" ;;
+*) fail "... the text names the socket"; show ;;
+esac
 
 # --- sanitizers ------------------------------------------------------------------------------
 if grep -Eq "$SAN_RE" "$TMP/all.err" 2>/dev/null; then

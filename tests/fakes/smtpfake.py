@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
-"""smtpfake — a scripted SMTP server for the outbound client's tests (python3 stdlib only).
+"""smtpfake — a scripted SMTP or LMTP server for the client's tests (python3 stdlib only).
 
 smtp-sink answers every recipient alike and speaks no STARTTLS; this server answers what it
 is told, per command and per recipient, can speak STARTTLS with a test certificate (for the
-DANE checks), and can misbehave in the ways a hostile MX would.
+DANE checks), can speak LMTP (RFC 2033) with one reply per recipient after the ".", and can
+misbehave in the ways a hostile MX would.
 
-  smtpfake.py --port P [--addr A] [--ready FILE] [--log FILE] [options]
+  smtpfake.py (--port P [--addr A] | --unix PATH) [--ready FILE] [--log FILE] [options]
+
+  --unix PATH          listen on a unix stream socket at PATH instead of TCP
+  --lmtp               LMTP: LHLO gets the capabilities (--ehlo), EHLO and HELO get
+                       "500 5.5.1 use LHLO"; after the "." one reply per recipient whose
+                       RCPT got a 2xx, in order (RFC 2033 §4.2), each from --dotrcpt or --dot
+  --dotrcpt PAT=REPLY  LMTP: the reply after "." for a recipient whose RCPT contained PAT
+                       (repeatable; first match wins)
 
   --greeting TEXT      the greeting reply (default "220 fake.test ESMTP"); "\\r\\n" inside
                        separates lines of a multi-line reply
   --caps LIST          EHLO keywords, comma-separated (default
                        "PIPELINING,SIZE 10000000,8BITMIME,SMTPUTF8,DSN,ENHANCEDSTATUSCODES");
                        STARTTLS is added when --cert is given (not after the handshake)
-  --ehlo REPLY         reply to EHLO instead of the capabilities (e.g. "502 5.5.1 no")
+  --ehlo REPLY         reply to EHLO (LHLO with --lmtp) instead of the capabilities
   --helo REPLY         reply to HELO (default "250 fake.test")
   --mail REPLY         reply to MAIL (default "250 2.1.0 Ok")
   --rcpt PAT=REPLY     reply to RCPT whose address contains PAT (repeatable; first match
@@ -94,6 +102,14 @@ class Conn:
         return line.rstrip(b"\r"), pipelined
 
 
+def first_match(pairs, text, default):
+    """The reply of the first (PAT, REPLY) whose PAT is in text, else default."""
+    for pat, r in pairs:
+        if pat in text:
+            return r
+    return default
+
+
 def serve(c, a, log):
     send, reply = c.send, c.reply
     mode = a.mode
@@ -109,6 +125,7 @@ def serve(c, a, log):
     reply(a.greeting)
     tls = False
     rcpts = 0
+    accepted = []
     while True:
         line, piped = c.readline()
         if line is None:
@@ -117,6 +134,11 @@ def serve(c, a, log):
         text = line.decode("utf-8", "replace")
         log(("C+ " if piped else "C: ") + text)
         verb = text.split(" ", 1)[0].upper()
+        if a.lmtp and verb in ("EHLO", "HELO"):
+            reply("500 5.5.1 use LHLO")
+            continue
+        if verb == "LHLO" and a.lmtp:
+            verb = "EHLO"
         if verb == "EHLO":
             if mode == "longline":
                 send(b"250-fake.test\r\n250-" + b"x" * 600 + b"\r\n250 8BITMIME\r\n")
@@ -177,18 +199,17 @@ def serve(c, a, log):
             log("TLS: %s %s" % (c.sock.version(), c.sock.cipher()[0]))
         elif verb == "MAIL":
             rcpts = 0
+            accepted = []
             if mode == "silentmail":
                 time.sleep(30)
                 return
             reply(a.mail)
         elif verb == "RCPT":
             rcpts += 1
-            r = "250 2.1.5 Ok"
-            for pat, rep in a.rcpt:
-                if pat in text:
-                    r = rep
-                    break
+            r = first_match(a.rcpt, text, "250 2.1.5 Ok")
             reply(r)
+            if r.startswith("2"):
+                accepted.append(text)
         elif verb == "DATA":
             reply(a.data)
             if not a.data.startswith("354"):
@@ -211,7 +232,13 @@ def serve(c, a, log):
             if mode == "nodotreply":
                 time.sleep(30)
                 return
-            reply(a.dot)
+            if a.lmtp:
+                # One write: the replies arrive as a server that answers at once sends them.
+                out = [first_match(a.dotrcpt, rc, a.dot) for rc in accepted]
+                if out:
+                    send(b"".join(x.encode() + b"\r\n" for x in out))
+            else:
+                reply(a.dot)
             if mode == "closeidle":
                 time.sleep(0.3)
                 log("CLOSE")
@@ -233,7 +260,10 @@ def serve(c, a, log):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--port", type=int)
+    p.add_argument("--unix")
+    p.add_argument("--lmtp", action="store_true")
+    p.add_argument("--dotrcpt", action="append", default=[])
     p.add_argument("--addr", default="127.0.0.1")
     p.add_argument("--ready")
     p.add_argument("--log")
@@ -252,6 +282,9 @@ def main():
     a = p.parse_args()
     a.greeting = a.greeting.replace("\\r\\n", "\r\n")
     a.rcpt = [tuple(r.split("=", 1)) for r in a.rcpt]
+    a.dotrcpt = [tuple(r.split("=", 1)) for r in a.dotrcpt]
+    if (a.port is None) == (a.unix is None):
+        p.error("one of --port and --unix")
 
     lock = threading.Lock()
     logf = open(a.log, "a", buffering=1) if a.log else None
@@ -263,9 +296,13 @@ def main():
                     logf.write("%s\n" % s)
         return log
 
-    s = socket.socket(socket.AF_INET6 if ":" in a.addr else socket.AF_INET)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((a.addr, a.port))
+    if a.unix:
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(a.unix)
+    else:
+        s = socket.socket(socket.AF_INET6 if ":" in a.addr else socket.AF_INET)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((a.addr, a.port))
     s.listen(16)
     if a.ready:
         with open(a.ready, "w") as f:

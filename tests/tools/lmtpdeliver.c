@@ -1,9 +1,10 @@
 /*
- * lmtpdeliver — a small CLI around the queue writer and the LMTP client, for the
- * end-to-end test against a real Dovecot (tests/e2e/lmtp_dovecot.sh).
+ * lmtpdeliver — a small CLI around the queue writer and lmtp_deliver() (the SMTP client
+ * of queue_smtp.c in its LMTP mode), for the end-to-end tests against a real Dovecot
+ * (tests/e2e/lmtp_dovecot.sh) and tests/fakes/smtpfake.py --lmtp (tests/e2e/smtpc.sh).
  *
- *   lmtpdeliver -s TARGET [-f FROM] [-l LHLO] [-t SECONDS] [-8] [-u] [-x N] [-k FILE]
- *               RCPT... < message
+ *   lmtpdeliver -s TARGET [-f FROM] [-l LHLO] [-t SECONDS] [-8] [-u] [-E ENVID] [-x N]
+ *               [-k FILE] RCPT... < message
  *
  * It reads a message from stdin (LF or CRLF line ends; stored with CRLF as smtpd stores
  * it, at most 50 MB), writes a queue file for it with struct queue_w (an unlinked temp
@@ -13,7 +14,8 @@
  *
  *   RCPT<TAB>ok|temp|perm<TAB>DSN<TAB>TEXT
  *
- * -8 marks the message BODY=8BITMIME, -u SMTPUTF8. Exit status: 0 when lmtp_deliver()
+ * -8 marks the message BODY=8BITMIME, -u SMTPUTF8, -E gives it an RFC 3461 ENVID (which
+ * LMTP must not pass on). Exit status: 0 when lmtp_deliver()
  * returned 0 (whatever the recipients' statuses), 75 (EX_TEMPFAIL) when the session broke,
  * 64 on a usage error, 74 on a local I/O error.
  */
@@ -38,7 +40,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: lmtpdeliver -s TARGET [-f FROM] [-l LHLO] [-t SECONDS] [-8] "
-	    "[-u] [-x N] [-k FILE] RCPT... < message\n");
+	    "[-u] [-E ENVID] [-x N] [-k FILE] RCPT... < message\n");
 	exit(EX_USAGE);
 }
 
@@ -89,7 +91,7 @@ main(int argc, char *argv[])
 	off_t			 end;
 
 	memset(&env, 0, sizeof(env));
-	while ((ch = getopt(argc, argv, "s:f:l:t:8ux:k:")) != -1) {
+	while ((ch = getopt(argc, argv, "s:f:l:t:8uE:x:k:")) != -1) {
 		switch (ch) {
 		case 's':
 			target = optarg;
@@ -111,6 +113,10 @@ main(int argc, char *argv[])
 			break;
 		case 'u':
 			env.smtputf8 = true;
+			break;
+		case 'E':
+			if (strlcpy(env.envid, optarg, sizeof(env.envid)) >= sizeof(env.envid))
+				usage();
 			break;
 		case 'x':
 			cut = strtonum(optarg, 0, 1000000, &errstr);

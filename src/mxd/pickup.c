@@ -1,0 +1,227 @@
+/*
+ * pickup — the sendmail drop directory, SPOOL/maildrop (mode 1733: anyone may create a
+ * file, nobody but us may list or remove another's). sendmail(8), never privileged,
+ * writes a complete mxd queue file there under a dot name, fsyncs it and renames it to
+ * its final name; the queue manager takes it from there (inotify, a scan at start and
+ * every PICKUP_SCAN_MS) and nothing is lost while mxd is down: the file waits.
+ *
+ * A drop file comes from any local user, so it is hostile input: it must be a regular
+ * file with one link, at most max_message_size plus envelope room, and read completely
+ * and valid by queue_file_read() (records bounded, END and CRC checked). Its envelope is
+ * taken as it is but for what we decide: a fresh queue ID, the arrival time, and
+ * "localhost uid=UID" as the client, UID from fstat (the kernel's word, not the file's).
+ * The copy is committed like any message (fsync, rename, fsync queue/) before the drop
+ * file is unlinked, so a crash in between delivers at worst twice, never not at all. A
+ * bad file is moved to corrupt/ with a log line.
+ */
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <bsd/string.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mxd/qmgr.h"
+#include "util/log.h"
+
+#define PICKUP_SCAN_MS	30000
+#define PICKUP_BATCH	256		/* files per scan; the rest wait for the next */
+
+/* Copies the message data into the new queue file. */
+static int
+pickup_data(void *arg, const void *p, size_t n)
+{
+	queue_w_data(arg, p, n);
+	return 0;
+}
+
+static void
+pickup_reject(struct qmgr *q, const char *name, const char *why)
+{
+	char dst[300];
+
+	log_warnx("maildrop/%s: %s; moved to corrupt/", name, why);
+	(void)snprintf(dst, sizeof(dst), "corrupt/maildrop.%s", name);
+	if (renameat(q->dropdir, name, q->spooldir, dst) == -1) {
+		log_warn("maildrop/%s: move to corrupt/", name);
+		(void)unlinkat(q->dropdir, name, 0);
+	}
+}
+
+/* Takes one drop file into the queue. 0 done (taken or rejected), -1 try again later. */
+static int
+pickup_one(struct qmgr *q, const char *name)
+{
+	struct queue_env	 env;
+	struct queue_w		*w;
+	struct qmsg		*m;
+	struct stat		 st;
+	enum queue_read_res	 r;
+	char			 id[QUEUE_ID_LEN + 1];
+	int			 fd;
+
+	fd = openat(q->dropdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ELOOP) {
+			pickup_reject(q, name, "a symbolic link");
+			return 0;
+		}
+		log_warn("maildrop/%s", name);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (uint64_t)st.st_size > q->conf->max_message_size + (uint64_t)QUEUE_RCPT_MAX * 1024) {
+		close(fd);
+		pickup_reject(q, name, "not a regular file of one link and bounded size");
+		return 0;
+	}
+	memset(&env, 0, sizeof(env));
+	r = queue_file_read(fd, &env, NULL, NULL);
+	if (r != QUEUE_READ_OK || env.nrcpt == 0 ||
+	    env.nrcpt > q->conf->max_recipients) {
+		queue_env_clear(&env);
+		close(fd);
+		if (r == QUEUE_READ_IOERR) {
+			log_warn("maildrop/%s: read", name);
+			return -1;
+		}
+		pickup_reject(q, name, r == QUEUE_READ_OK ? "no or too many recipients" :
+		    "not a complete queue file");
+		return 0;
+	}
+	m = qmgr_file_new(q);
+	w = malloc(sizeof(*w));
+	if (m == NULL || w == NULL) {
+		log_warn("maildrop/%s: new queue file", name);
+		if (m != NULL) {
+			(void)unlinkat(q->tmpdir, m->id, 0);
+			close(m->fd);
+			free(m);
+		}
+		free(w);
+		queue_env_clear(&env);
+		close(fd);
+		return -1;
+	}
+	strlcpy(env.id, m->id, sizeof(env.id));
+	env.arrival = time(NULL);
+	(void)snprintf(env.client, sizeof(env.client), "localhost uid=%u", (unsigned)st.st_uid);
+	env.auth[0] = '\0';
+	queue_w_init(w, m->fd);
+	queue_w_env(w, &env);
+	r = queue_file_read(fd, &(struct queue_env){ 0 }, pickup_data, w);
+	close(fd);
+	strlcpy(id, m->id, sizeof(id));
+	if (r != QUEUE_READ_OK || queue_w_end(w) == -1) {
+		log_warn("maildrop/%s: copying into the queue", name);
+		(void)unlinkat(q->tmpdir, m->id, 0);
+		close(m->fd);
+		free(m);
+		goto fail;
+	}
+	if (qmgr_file_commit(q, m) == -1) {	/* m is consumed either way */
+		log_warn("maildrop/%s: committing %s", name, id);
+		goto fail;
+	}
+	free(w);
+	if (unlinkat(q->dropdir, name, 0) == -1)
+		log_warn("maildrop/%s: unlink", name);
+	log_info("%s: uid=%u from=<%s>, size=%llu, nrcpt=%zu (queue active)", id,
+	    (unsigned)st.st_uid, env.from, (unsigned long long)env.size, env.nrcpt);
+	qmgr_count(q, QSTAT_RECEIVED, 1);
+	queue_env_clear(&env);
+	return 0;
+fail:
+	free(w);
+	queue_env_clear(&env);
+	return -1;
+}
+
+void
+pickup_scan(struct qmgr *q)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	int		 dfd;
+	unsigned	 n = 0;
+
+	if (q->dropdir == -1 || q->stopping)
+		return;
+	dfd = dup(q->dropdir);
+	if (dfd == -1 || (dir = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		log_warn("maildrop");
+		return;
+	}
+	/* Dot names are files being written; everything else is complete. */
+	while ((de = readdir(dir)) != NULL && n < PICKUP_BATCH)
+		if (de->d_name[0] != '.') {
+			(void)pickup_one(q, de->d_name);
+			n++;
+		}
+	closedir(dir);
+	qmgr_dispatch(q);
+	if (n == PICKUP_BATCH)
+		ev_timer_start(q->loop, &q->drop_timer, 0);
+}
+
+static void
+pickup_timer(struct ev_timer *t, void *arg)
+{
+	struct qmgr *q = arg;
+
+	pickup_scan(q);
+	if (!t->active)
+		ev_timer_start(q->loop, t, PICKUP_SCAN_MS);
+}
+
+static void
+pickup_notify(struct ev_io *io, int events, void *arg)
+{
+	struct qmgr	*q = arg;
+	char		 buf[4096];
+
+	(void)io;
+	(void)events;
+	/* What changed does not matter: the directory is scanned. */
+	while (read(q->drop_inotify, buf, sizeof(buf)) > 0)
+		;
+	pickup_scan(q);
+}
+
+void
+pickup_init(struct qmgr *q)
+{
+	q->drop_inotify = -1;
+	q->dropdir = openat(q->spooldir, "maildrop", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (q->dropdir == -1) {
+		log_warn("%s/maildrop: no sendmail pickup", q->conf->spool);
+		return;
+	}
+	ev_timer_init(&q->drop_timer, pickup_timer, q);
+	q->drop_inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (q->drop_inotify != -1) {
+		char path[1100];
+
+		(void)snprintf(path, sizeof(path), "%s/maildrop", q->conf->spool);
+		if (inotify_add_watch(q->drop_inotify, path, IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
+			close(q->drop_inotify);
+			q->drop_inotify = -1;
+		}
+	}
+	if (q->drop_inotify != -1) {
+		ev_io_init(&q->drop_io, q->drop_inotify, pickup_notify, q);
+		if (ev_io_set(q->loop, &q->drop_io, EV_READ) == -1)
+			fatal("event setup");
+	}
+	ev_timer_start(q->loop, &q->drop_timer, 0);	/* the first scan, at once */
+}
