@@ -142,7 +142,14 @@ dns_mx_finish(struct dns_mx_job *job)
 			first_refusal = first_refusal ? first_refusal : h->refused;
 			continue;
 		}
-		h->secure = job->a_ad[i] && job->aaaa_ad[i];
+		/*
+		 * Secure when every address lookup that answered was secure: a lookup that
+		 * failed (SERVFAIL, timeout) is no evidence of an insecure zone, and must not
+		 * let an attacker who can make one fail turn DANE off (RFC 7672 §2.2.1).
+		 */
+		h->secure = (h->a_status != DNS_RETRY || h->aaaa_status != DNS_RETRY) &&
+		    (h->a_status == DNS_RETRY || job->a_ad[i]) &&
+		    (h->aaaa_status == DNS_RETRY || job->aaaa_ad[i]);
 		for (size_t j = 0; j < h->naddr && h->refused == NULL; j++)
 			h->refused = dns_mx_bad_addr(&h->addr[j], job->flags);
 		if (h->refused != NULL) {

@@ -53,7 +53,7 @@ struct ipc_deliver {
 struct ipc_rcpt_result {
 	uint32_t	idx;
 	uint8_t		status;		/* enum deliver_status */
-	char		dsn[8];
+	char		dsn[12];	/* RFC 3463 allows "5.999.999" */
 	char		text[240];
 	char		relay[96];	/* the remote MTA's host name, "" when none answered */
 };

@@ -70,6 +70,7 @@ dest_cmp(const struct dest *a, const struct dest *b)
 RB_GENERATE(dests, dest, node, dest_cmp)
 
 static void qmsg_attempt_end(struct qmgr *, struct qmsg *);
+static void qmgr_stop_check(struct qmgr *);
 
 /* The one queue manager of this process (timer callbacks reach it through here). */
 static struct qmgr *qmgr_self;
@@ -202,7 +203,8 @@ qmgr_abort(struct qmgr *q, const char *id)
  *   attempts N
  *   hold 1			held by mxctl until released
  *   next T			deferred until T (seconds since the epoch)
- *   IDX STATE			a recipient that is final (RS_DONE or RS_FAILED)
+ *   IDX STATE			a recipient that is final (RS_DONE or RS_FAILED), or
+ *				failed with its bounce still owed (RS_FAILED_OWED)
  *   last IDX DSN RELAY TEXT	a deferred recipient's last error (RELAY "-": none)
  */
 #define ST_LINE_MAX 512
@@ -263,10 +265,21 @@ qmsg_read_state(FILE *f, struct qmsg *m)
 			continue;
 		}
 		idx = strtonum(a, 0, (long long)m->nrcpt - 1, &e1);
-		st = strtonum(b, RS_DONE, RS_FAILED, &e2);
-		if (e1 != NULL || e2 != NULL)
+		st = strtonum(b, RS_DONE, RS_FAILED_OWED, &e2);
+		if (e1 != NULL || e2 != NULL || st == RS_REMOTE)
 			goto bad;
 		state[idx] = (uint8_t)st;
+	}
+	/* Failed with the bounce not yet sent: it is due again (RS_FAILED + a report). */
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		if (state[i] != RS_FAILED_OWED)
+			continue;
+		state[i] = RS_FAILED;
+		if (info == NULL && (info = calloc(m->nrcpt, sizeof(*info))) == NULL)
+			goto bad;
+		info[i].report = 1 + DSN_FAILED;
+		if (info[i].dsn[0] == '\0')
+			strlcpy(info[i].dsn, "5.0.0", sizeof(info[i].dsn));
 	}
 	memcpy(m->state, state, m->nrcpt);
 	m->attempts = attempts;
@@ -310,17 +323,19 @@ qmsg_save_state(struct qmgr *q, struct qmsg *m)
 		close(fd);
 		return -1;
 	}
-	fprintf(f, "attempts %u\n", m->attempts);
+	fprintf(f, "attempts %u\n", m->attempts < 100000 ? m->attempts : 100000);
 	if (m->held)
 		fputs("hold 1\n", f);
 	if (m->next_try != 0)
 		fprintf(f, "next %lld\n", (long long)m->next_try);
 	for (size_t i = 0; i < m->nrcpt; i++) {
-		if (m->state[i] == RS_DONE || m->state[i] == RS_FAILED) {
-			fprintf(f, "%zu %u\n", i, m->state[i]);
-		} else if (m->info != NULL && m->info[i].dsn[0] != '\0') {
-			struct rinfo *ri = &m->info[i];
+		struct rinfo *ri = m->info != NULL ? &m->info[i] : NULL;
+		bool owed = m->state[i] == RS_FAILED && ri != NULL && ri->report == 1 + DSN_FAILED;
 
+		if (m->state[i] == RS_DONE || m->state[i] == RS_FAILED)
+			fprintf(f, "%zu %u\n", i, owed ? RS_FAILED_OWED : m->state[i]);
+		/* The last error of an open recipient, or of one whose bounce is owed. */
+		if (ri != NULL && ri->dsn[0] != '\0' && (owed || qmsg_open_rcpt(m, i))) {
 			st_clean(ri->dsn);
 			st_clean(ri->text);
 			st_clean(ri->relay);
@@ -337,6 +352,8 @@ qmsg_save_state(struct qmgr *q, struct qmsg *m)
 		rc = -1;
 	if (rc == 0 && fsync(q->queuedir) == -1)
 		rc = -1;
+	if (rc == 0)
+		m->dirty = false;
 	return rc;
 }
 
@@ -512,8 +529,8 @@ job_new(struct qmsg *m, struct dest *d)
 	return j;
 }
 
-static void
-job_send(int fd, const struct job *j, const char *who)
+static int
+job_send(int fd, const struct job *j)
 {
 	struct ipc_deliver d;
 
@@ -524,9 +541,10 @@ job_send(int fd, const struct job *j, const char *who)
 	d.redelivery = j->m->redelivery || j->m->attempts > 0;
 	if (j->d != NULL)
 		strlcpy(d.domain, j->d->name, sizeof(d.domain));
-	if (ipc_send(fd, IPC_DELIVER, 0, &d, sizeof(d), j->m->fd) == -1)
-		fatal("send to %s", who);
+	return ipc_send(fd, IPC_DELIVER, 0, &d, sizeof(d), j->m->fd);
 }
+
+static void worker_died(struct qmgr *, struct worker *);
 
 /* The idle worker for d: one with a session open to it, else one with none, else any. */
 static struct worker *
@@ -553,7 +571,8 @@ qmgr_dispatch(struct qmgr *q)
 
 	if (q->local_job == NULL && (j = TAILQ_FIRST(&q->local_jobs)) != NULL) {
 		TAILQ_REMOVE(&q->local_jobs, j, entry);
-		job_send(q->local, j, "the local delivery agent");
+		if (job_send(q->local, j) == -1)
+			fatal("send to the local delivery agent");
 		q->local_job = j;
 	}
 	while (!TAILQ_EMPTY(&q->idle) && (d = TAILQ_FIRST(&q->ready)) != NULL) {
@@ -565,8 +584,10 @@ qmgr_dispatch(struct qmgr *q)
 		TAILQ_REMOVE(&q->idle, w, idle);
 		w->job = j;
 		d->active++;
-		job_send(w->fd, j, "a delivery worker");
 		dest_update(q, d);	/* back to the tail: destinations take turns */
+		/* A worker that died since it was last heard of: its job is deferred. */
+		if (job_send(w->fd, j) == -1)
+			worker_died(q, w);
 	}
 }
 
@@ -692,7 +713,9 @@ qmgr_file_commit(struct qmgr *q, struct qmsg *m)
 	    fsync(q->queuedir) == -1) {
 		int e = errno;
 
+		/* Wherever it got to: a file nobody tracks must not be sent after a restart. */
 		(void)unlinkat(q->tmpdir, m->id, 0);
+		(void)unlinkat(q->queuedir, m->id, 0);
 		close(m->fd);
 		free(m);
 		errno = e;
@@ -908,6 +931,7 @@ qmgr_job_done(struct qmgr *q, struct job *j, const struct ipc_delivered *r)
 		}
 	}
 	free(j);
+	m->dirty = true;
 	if (--m->inflight == 0)
 		qmsg_attempt_end(q, m);
 }
@@ -954,40 +978,53 @@ worker_msg(void *arg, struct ipc_msg *msg)
 	dest_update(q, d);
 }
 
+/* A worker is gone (EOF, or a send to it failed): its job is deferred, another starts. */
+static void
+worker_died(struct qmgr *q, struct worker *w)
+{
+	struct job *j = w->job;
+
+	log_warnx("delivery worker %d went away%s", (int)w->pid,
+	    q->stopping ? "" : "; starting another");
+	ev_io_stop(q->loop, &w->io);
+	close(w->fd);
+	w->fd = -1;
+	if (j != NULL) {
+		struct dest *d = j->d;
+
+		w->job = NULL;
+		d->active--;
+		qmgr_job_lost(q, j, "delivery worker died; will retry");
+		dest_update(q, d);
+	} else {
+		TAILQ_REMOVE(&q->idle, w, idle);
+	}
+	if (!q->stopping)
+		worker_spawn(q, w);
+}
+
 static void
 worker_cb(struct ev_io *io, int events, void *arg)
 {
 	struct worker	*w = arg;
 	struct qmgr	*q = w->q;
-	struct job	*j;
 
 	(void)io;
 	(void)events;
-	switch (ipc_drain(w->fd, q->msg, worker_msg, w)) {
-	case 0:
-		break;
-	default:
-		log_warnx("delivery worker %d went away%s", (int)w->pid,
-		    q->stopping ? "" : "; starting another");
-		ev_io_stop(q->loop, &w->io);
-		close(w->fd);
-		(void)waitpid(w->pid, NULL, WNOHANG);
-		if ((j = w->job) != NULL) {
-			struct dest *d = j->d;
-
-			w->job = NULL;
-			d->active--;
-			qmgr_job_lost(q, j, "delivery worker died; will retry");
-			dest_update(q, d);
-		} else {
-			TAILQ_REMOVE(&q->idle, w, idle);
-		}
-		w->fd = -1;
-		if (!q->stopping)
-			worker_spawn(q, w);
-		break;
-	}
+	if (ipc_drain(w->fd, q->msg, worker_msg, w) != 0)
+		worker_died(q, w);
 	qmgr_dispatch(q);
+	qmgr_stop_check(q);
+}
+
+/* Dead workers (and any other child) are reaped here: no zombies. */
+static void
+qmgr_sigchld(int signo, void *arg)
+{
+	(void)signo;
+	(void)arg;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 }
 
 /*
@@ -1148,6 +1185,7 @@ local_cb(struct ev_io *io, int events, void *arg)
 	if (ipc_drain(q->local, q->msg, local_msg, q) != 0)
 		fatalx("delivery agent went away");
 	qmgr_dispatch(q);
+	qmgr_stop_check(q);
 }
 
 /* Startup: tmp/ is emptied; every queue/ file is checked, the torn ones set aside. */
@@ -1171,8 +1209,19 @@ qmgr_recover(struct qmgr *q)
 	if (dfd == -1 || (dir = fdopendir(dfd)) == NULL)
 		fatal("spool/queue");
 	while ((de = readdir(dir)) != NULL) {
-		if (!queue_id_valid(de->d_name))
+		if (!queue_id_valid(de->d_name)) {
+			char id[QUEUE_ID_LEN + 1];
+			size_t len = strlen(de->d_name);
+
+			/* A state file whose message is gone (a crash between the two unlinks). */
+			if (len == QUEUE_ID_LEN + 3 && strcmp(de->d_name + QUEUE_ID_LEN, ".st") == 0) {
+				strlcpy(id, de->d_name, sizeof(id));
+				if (queue_id_valid(id) && faccessat(q->queuedir, id, F_OK,
+				    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
+					(void)unlinkat(q->queuedir, de->d_name, 0);
+			}
 			continue;
+		}
 		fd = openat(q->queuedir, de->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (fd == -1) {
 			log_warn("queue/%s", de->d_name);
@@ -1219,6 +1268,35 @@ qmgr_recover(struct qmgr *q)
 	log_info("queue: %u messages recovered, %u torn set aside", n, bad);
 }
 
+/*
+ * Stopping: once no job is out, leave the loop. Deliveries in progress are waited for
+ * (at most QMGR_STOP_WAIT_MS) so their results reach ID.st: a restart must not send a
+ * message a second time to recipients that already have it.
+ */
+#define QMGR_STOP_WAIT_MS 15000
+
+static void
+qmgr_stop_check(struct qmgr *q)
+{
+	if (!q->stopping || q->local_job != NULL)
+		return;
+	for (unsigned i = 0; i < q->conf->max_deliveries; i++)
+		if (q->workers[i].job != NULL)
+			return;
+	ev_break(q->loop);
+}
+
+static void
+qmgr_stop_timeout(struct ev_timer *t, void *arg)
+{
+	struct qmgr *q = arg;
+
+	(void)t;
+	log_warnx("deliveries still in progress after %d s; stopping anyway (they will be "
+	    "tried again)", QMGR_STOP_WAIT_MS / 1000);
+	ev_break(q->loop);
+}
+
 static void
 qmgr_signal(int signo, void *arg)
 {
@@ -1227,8 +1305,23 @@ qmgr_signal(int signo, void *arg)
 	(void)signo;
 	/* Commits collected so far are finished first: never drop an acknowledgeable one. */
 	qmgr_flush_commits(q);
+	if (q->stopping)
+		return;
 	q->stopping = true;
-	ev_break(q->loop);
+	ev_timer_init(&q->stop_timer, qmgr_stop_timeout, q);
+	ev_timer_start(q->loop, &q->stop_timer, QMGR_STOP_WAIT_MS);
+	qmgr_stop_check(q);
+}
+
+/* At exit: results that came back during an attempt still open are saved. */
+static void
+qmgr_save_dirty(struct qmgr *q)
+{
+	struct qmsg *m;
+
+	RB_FOREACH(m, qmsgs, &q->msgs)
+		if (m->committed && m->dirty && qmsg_save_state(q, m) == -1)
+			log_warn("%s: saving state", m->id);
 }
 
 static int
@@ -1282,11 +1375,13 @@ qmgr_main(struct mxd *mxd, int smtpd, int local)
 	if (ev_io_set(q.loop, &q.smtpd_io, EV_READ) == -1 ||
 	    ev_io_set(q.loop, &q.local_io, EV_READ) == -1 ||
 	    ev_signal(q.loop, SIGTERM, qmgr_signal, &q) == -1 ||
-	    ev_signal(q.loop, SIGINT, qmgr_signal, &q) == -1)
+	    ev_signal(q.loop, SIGINT, qmgr_signal, &q) == -1 ||
+	    ev_signal(q.loop, SIGCHLD, qmgr_sigchld, &q) == -1)
 		fatal("event setup");
 	ev_set_idle(q.loop, qmgr_flush_commits, &q);
 	qmgr_dispatch(&q);
 	if (ev_run(q.loop) == -1)
 		fatal("event loop");
+	qmgr_save_dirty(&q);
 	return 0;
 }

@@ -23,11 +23,13 @@ enum qstat { QSTAT_RECEIVED, QSTAT_DELIVERED, QSTAT_DEFERRED, QSTAT_BOUNCED, QST
 
 /* Persisted as numbers in ID.st: never renumber. */
 enum rcpt_state { RS_PENDING, RS_DONE, RS_FAILED, RS_REMOTE };
+/* In ID.st only: failed, and its DSN not committed yet (loaded as RS_FAILED + a report). */
+#define RS_FAILED_OWED 4
 
 /* A recipient's last result when it was not delivered, and a DSN due for it. */
 struct rinfo {
 	uint8_t		 report;	/* 0, or 1 + enum dsn_action: due at the attempt's end */
-	char		 dsn[8];
+	char		 dsn[12];
 	char		 text[240];
 	char		 relay[96];
 };
@@ -54,6 +56,7 @@ struct qmsg {
 	unsigned		 inflight;	/* jobs at delivery agents */
 	bool			 had_temp;	/* this attempt deferred someone */
 	bool			 held;		/* mxctl hold: no attempts until released */
+	bool			 dirty;		/* results in memory not yet in ID.st */
 	bool			 deleted;	/* mxctl delete: removed when its jobs are back */
 	struct ev_timer		 retry;
 };
@@ -144,6 +147,7 @@ struct qmgr {
 	int		 drop_inotify;
 	struct ev_io	 drop_io;
 	struct ev_timer	 drop_timer;
+	struct ev_timer	 stop_timer;	/* SIGTERM: the longest wait for jobs out */
 	/* Per-minute counters of the last hour, for `mxctl status`. */
 	time_t		 stat_minute[60];
 	unsigned	 stat[QSTAT_N][60];

@@ -60,7 +60,9 @@
 
 #define REUSE_IDLE_MS	2000
 #define TLSA_MAX	16
-#define ROUTE_ADDR_MAX	64		/* addresses tried per job */
+/* Addresses tried per job: a hostile domain with dozens of dead MX addresses must not
+   hold a worker for hours (Postfix's smtp_mx_address_limit is 5 too). */
+#define ROUTE_ADDR_MAX	5
 
 struct remote {
 	const struct conf	*conf;
@@ -82,6 +84,7 @@ struct route {
 	char		 host[256];	/* presentation form, no trailing dot */
 	struct net_addr	 addr;		/* with port */
 	bool		 dane_ok;	/* MX and host secure: look up TLSA */
+	uint16_t	 tlsa_port;	/* _PORT._tcp.HOST */
 };
 
 static void
@@ -167,10 +170,14 @@ is_self(const struct remote *rm, const char *host, const struct net_addr *addr, 
 			continue;
 		if (addr_same_host(&c->listen[i], addr))
 			return true;
-		if (addr_is_wildcard(&c->listen[i]))
-			for (size_t j = 0; j < rm->nifaddrs; j++)
-				if (addr_same_host(&rm->ifaddrs[j], addr))
-					return true;
+		if (!addr_is_wildcard(&c->listen[i]))
+			continue;
+		/* A wildcard listener is every local address: all of loopback included. */
+		if (net_addr_is_loopback(addr) || addr_is_wildcard(addr))
+			return true;
+		for (size_t j = 0; j < rm->nifaddrs; j++)
+			if (addr_same_host(&rm->ifaddrs[j], addr))
+				return true;
 	}
 	return false;
 }
@@ -213,14 +220,19 @@ relayhost_split(const char *s, char *host, size_t hlen, uint16_t *port, bool *mx
 	}
 }
 
-/* Appends the plan's usable addresses (ourselves and what follows cut off). */
-static int
+/*
+ * Appends the plan's usable addresses: hosts refused by the resolver (IP literals,
+ * loopback, unusable addresses, no address) are skipped (DESIGN §2), and so is everything
+ * from the first host that is ourselves on (RFC 5321 §5.1). *loop says we were found;
+ * *retry_ahead that a more preferred host could not be resolved just now.
+ */
+static void
 routes_from_plan(struct remote *rm, const struct dns_mx_plan *plan, uint16_t port,
-    struct route *rt, size_t *nrt, bool *loop)
+    struct route *rt, size_t *nrt, bool *loop, bool *retry_ahead)
 {
 	char host[DNS_NAME_STRLEN];
 
-	*loop = false;
+	*loop = *retry_ahead = false;
 	for (size_t h = 0; h < plan->nhosts; h++) {
 		const struct dns_mx_host *mh = &plan->hosts[h];
 
@@ -230,10 +242,19 @@ routes_from_plan(struct remote *rm, const struct dns_mx_plan *plan, uint16_t por
 
 			addr_set_port(&addr, port);
 			if (is_self(rm, host, &addr, port)) {
-				/* RFC 5321 §5.1: only hosts more preferred than we are. */
 				*loop = true;
-				return 0;
+				return;
 			}
+		}
+		if (strcasecmp(host, rm->conf->hostname) == 0) {
+			*loop = true;
+			return;
+		}
+		if (mh->refused != NULL) {
+			if (mh->naddr == 0 && (mh->a_status == DNS_RETRY ||
+			    mh->aaaa_status == DNS_RETRY))
+				*retry_ahead = true;
+			continue;
 		}
 		for (size_t a = 0; a < mh->naddr && *nrt < ROUTE_ADDR_MAX; a++) {
 			struct route *r = &rt[(*nrt)++];
@@ -242,9 +263,9 @@ routes_from_plan(struct remote *rm, const struct dns_mx_plan *plan, uint16_t por
 			r->addr = mh->addr[a];
 			addr_set_port(&r->addr, port);
 			r->dane_ok = rm->conf->dane && plan->secure && mh->secure;
+			r->tlsa_port = 25;	/* delivery_port only stands in for 25 in tests */
 		}
 	}
-	return 0;
 }
 
 /*
@@ -259,7 +280,7 @@ route_job(struct remote *rm, const char *domain, struct route *rt, size_t *nrt,
 	struct dns_mx_plan	 plan;
 	char			 host[300], text[512];
 	uint16_t		 port = c->delivery_port;
-	bool			 mx = true, loop = false;
+	bool			 mx = true, loop = false, retry_ahead = false;
 	unsigned		 flags = c->allow_loopback_mx ? DNS_MX_ALLOW_LOOPBACK : 0;
 	const char		*target = domain;
 
@@ -270,12 +291,14 @@ route_job(struct remote *rm, const char *domain, struct route *rt, size_t *nrt,
 		target = host;
 		/* The admin chose this host: loopback is allowed. */
 		flags |= DNS_MX_ALLOW_LOOPBACK;
-		if (!mx) {
+		/* An address, bracketed or not, is used as it is: there is no MX to look up. */
+		{
 			struct route *r = &rt[0];
 
 			if (net_addr_parse(host, port, &r->addr) == 0) {
 				strlcpy(r->host, host, sizeof(r->host));
 				r->dane_ok = false;
+				r->tlsa_port = port;
 				*nrt = 1;
 				return 0;
 			}
@@ -311,7 +334,17 @@ route_job(struct remote *rm, const char *domain, struct route *rt, size_t *nrt,
 		res_set(fail, DELIVER_TEMP, "4.4.3", text);
 		goto out;
 	}
-	(void)routes_from_plan(rm, &plan, port, rt, nrt, &loop);
+	routes_from_plan(rm, &plan, port, rt, nrt, &loop, &retry_ahead);
+	if (c->relayhost[0] != '\0')
+		for (size_t i = 0; i < *nrt; i++)
+			rt[i].tlsa_port = port;
+	if (*nrt == 0 && loop && retry_ahead) {
+		/* A better MX than us may exist but did not resolve: a DNS error defers. */
+		(void)snprintf(text, sizeof(text), "DNS lookup for a mail exchanger of %s "
+		    "more preferred than this host failed", target);
+		res_set(fail, DELIVER_TEMP, "4.4.3", text);
+		goto out;
+	}
 	if (*nrt == 0) {
 		if (loop)
 			(void)snprintf(text, sizeof(text), "mail for %s loops back to myself",
@@ -344,7 +377,7 @@ tlsa_fetch(struct remote *rm, const struct route *r, struct dns_result *tr,
 	*ntlsa = 0;
 	if (!r->dane_ok || rm->res == NULL)
 		return 0;
-	(void)snprintf(name, sizeof(name), "_25._tcp.%.255s", r->host);
+	(void)snprintf(name, sizeof(name), "_%u._tcp.%.255s", r->tlsa_port, r->host);
 	st = dns_resolve(rm->res, name, DNS_T_TLSA, tr);
 	if ((st == DNS_NXDOMAIN || st == DNS_NODATA) && tr->facts.ad)
 		return 0;
@@ -412,7 +445,8 @@ session_open(struct remote *rm, const struct route *rt, size_t nrt, size_t *used
 		t = tlsa_fetch(rm, &rt[i], &tr, tlsa, &o.ntlsa);
 		if (t == -1) {
 			(void)snprintf(f.text, sizeof(f.text),
-			    "TLSA lookup for _25._tcp.%.255s failed or was not secure: %s", rt[i].host,
+			    "TLSA lookup for _%u._tcp.%.255s failed or was not secure: %s",
+			    rt[i].tlsa_port, rt[i].host,
 			    tr.why != NULL ? tr.why : dns_status_str(tr.status));
 			res_set(fail, DELIVER_TEMP, "4.7.5", f.text);
 			log_info("%s: %s; trying the next host", relay, f.text);

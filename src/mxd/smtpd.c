@@ -108,6 +108,7 @@ struct session {
 	uint64_t		 bdat_left;
 	bool			 bdat_last;
 	bool			 bdat_err;	/* a chunk failed: refuse until RSET */
+	struct smtp_hops	 hops;		/* Received: fields so far (loop detection) */
 	uint64_t		 bdat_size;
 	char			 received_tls[200];
 
@@ -270,6 +271,7 @@ txn_reset(struct session *s)
 	s->bdat_err = false;
 	s->bdat_size = 0;
 	s->bdat_seen = false;
+	memset(&s->hops, 0, sizeof(s->hops));
 }
 
 static bool
@@ -340,6 +342,7 @@ data_out(void *arg, const void *p, size_t len)
 {
 	struct session *s = arg;
 
+	smtp_hops_feed(&s->hops, p, len);
 	queue_w_data(s->qw, p, len);
 	return s->qw->err ? -1 : 0;
 }
@@ -421,8 +424,14 @@ txn_need_file(struct session *s, enum sess_state next)
 static void
 txn_commit(struct session *s, const struct smtp_perr *err)
 {
+	/* RFC 5321 §6.3: a message that went round too often is in a loop. */
+	static const struct smtp_perr loop = { 554, "5.4.6", "Too many hops: mail loop?" };
 	struct ipc_qid q;
 
+	if (err == NULL && s->hops.n > SMTP_HOPS_MAX) {
+		err = &loop;
+		log_warnx("%s: message refused: %u Received: fields", s->peer_str, s->hops.n);
+	}
 	if (err != NULL || queue_w_end(s->qw) == -1) {
 		if (err != NULL)
 			reply(s, "%d %s %s", err->code, err->enh, err->text);
@@ -990,8 +999,10 @@ session_process(struct session *s)
 		case SS_BDAT:
 			used = s->inlen < s->bdat_left ? s->inlen : (size_t)s->bdat_left;
 			s->progress = s->progress || used > 0;
-			if (used > 0 && !s->bdat_err && s->qw != NULL)
+			if (used > 0 && !s->bdat_err && s->qw != NULL) {
+				smtp_hops_feed(&s->hops, s->in, used);
 				queue_w_data(s->qw, s->in, used);
+			}
 			memmove(s->in, s->in + used, s->inlen - used);
 			s->inlen -= used;
 			s->bdat_left -= used;

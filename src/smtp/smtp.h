@@ -169,6 +169,20 @@ enum smtp_data_state smtp_data_feed(struct smtp_data *, const uint8_t *, size_t,
 void	smtp_data_error(const struct smtp_data *, struct smtp_perr *);
 
 /*
+ * Hop counting (RFC 5321 §6.3: a server should detect a mail loop by counting Received:
+ * fields): fed a message's octets (CRLF lines, any split), counts the header fields named
+ * "Received" in its header section. More than SMTP_HOPS_MAX: refuse (554 5.4.6).
+ */
+#define SMTP_HOPS_MAX 50
+struct smtp_hops {
+	unsigned	n;
+	uint8_t		match;		/* octets of "received:" matched on this line, or 0xff */
+	bool		mid;		/* inside a line */
+	bool		done;		/* past the header section */
+};
+void	smtp_hops_feed(struct smtp_hops *, const void *, size_t);
+
+/*
  * --- replies, client side (smtp_reply.c) ----------------------------------------------
  * The strict reply parser of mxd's SMTP client (RFC 5321 §4.2). Feed it the lines of one
  * reply, each without its CRLF; every rule and the reason for it is at the top of

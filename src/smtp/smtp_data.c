@@ -284,3 +284,37 @@ smtp_data_error(const struct smtp_data *d, struct smtp_perr *e)
 		break;
 	}
 }
+
+void
+smtp_hops_feed(struct smtp_hops *h, const void *p, size_t len)
+{
+	static const char name[] = "received:";
+	const uint8_t	*c = p;
+
+	for (size_t i = 0; i < len && !h->done; i++) {
+		if (!h->mid) {
+			/* An empty line ends the header section (RFC 5322 §2.1). */
+			if (c[i] == '\r' || c[i] == '\n') {
+				h->done = true;
+				break;
+			}
+			h->mid = true;
+			h->match = 0;
+		}
+		if (c[i] == '\n') {
+			h->mid = false;
+			continue;
+		}
+		if (h->match == 0xff)
+			continue;
+		if ((c[i] | 0x20) == (uint8_t)name[h->match] ||
+		    (name[h->match] == ':' && c[i] == ':')) {
+			if (++h->match == sizeof(name) - 1) {
+				h->n++;
+				h->match = 0xff;
+			}
+		} else {
+			h->match = 0xff;
+		}
+	}
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lmtp_dovecot.sh — end-to-end test of the LMTP client (src/queue/queue_lmtp.c) against a
+# lmtp_dovecot.sh — end-to-end test of LMTP delivery (lmtp_deliver, a mode of the SMTP client in src/queue/queue_smtp.c) against a
 # real Dovecot LMTP server (Debian dovecot-core + dovecot-lmtpd), and against a small fake
 # LMTP server (inline python3) for the protocol violations Dovecot never commits.
 #
