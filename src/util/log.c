@@ -2,6 +2,8 @@
  * log — see log.h. Writes whole lines with one write(2) so concurrent processes sharing
  * stderr do not interleave inside a line.
  */
+#include <bsd/string.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -17,12 +20,17 @@
 static const char *log_prog = "mxd";
 static bool	   log_debug_on;
 static bool	   log_syslog;
+static bool	   log_file;	/* a file: lines are syslog-shaped, for pflogsumm and fail2ban */
+static char	   log_host[256];
 
 void
 log_init(const char *progname, bool debug)
 {
 	log_prog = progname;
 	log_debug_on = debug;
+	/* A child process names itself in syslog too (mxd/queue, mxd/smtp, ...). */
+	if (log_syslog)
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
 int
@@ -40,6 +48,10 @@ log_open(const char *dest)
 	fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd == -1)
 		return -1;
+	log_file = true;
+	if (gethostname(log_host, sizeof(log_host)) == -1 || log_host[0] == '\0')
+		strlcpy(log_host, "localhost", sizeof(log_host));
+	log_host[strcspn(log_host, ".")] = '\0';	/* syslog's short name */
 	if (dup2(fd, STDERR_FILENO) == -1) {
 		close(fd);
 		return -1;
@@ -61,7 +73,18 @@ log_vline(const char *tag, int err, const char *fmt, va_list ap)
 	int	n, m;
 	size_t	len;
 
-	n = snprintf(line, sizeof(line), "%s: %s", log_prog, tag);
+	if (log_file) {
+		/* "Nov 28 08:00:00 host mxd/smtp[123]: ...", as syslogd writes /var/log/mail.log */
+		time_t		now = time(NULL);
+		struct tm	tm;
+		char		stamp[32];
+
+		(void)strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", localtime_r(&now, &tm));
+		n = snprintf(line, sizeof(line), "%s %s %s[%d]: %s", stamp, log_host, log_prog,
+		    (int)getpid(), tag);
+	} else {
+		n = snprintf(line, sizeof(line), "%s: %s", log_prog, tag);
+	}
 	if (n < 0)
 		return;
 	len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
@@ -79,6 +102,7 @@ log_vline(const char *tag, int err, const char *fmt, va_list ap)
 	if (log_syslog) {
 		/* The program name and pid come from openlog(); skip our own prefix. */
 		size_t skip = strlen(log_prog) + 2;
+
 
 		line[len] = '\0';
 		syslog(err != 0 || tag[0] != '\0' ? LOG_WARNING : LOG_INFO, "%s",
