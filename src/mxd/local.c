@@ -174,14 +174,36 @@ local_request(struct local *l, int qsock, const struct ipc_deliver *d, int fd)
 	free(out);
 }
 
-/* SIGTERM: finish the delivery in progress, then stop (a Maildir file is never cut). */
-static volatile sig_atomic_t local_stop;
+/* SIGTERM: finish the delivery in progress, then stop (a Maildir file is never cut).
+   SIGHUP (forwarded by the parent): reload the aliases between deliveries. */
+static volatile sig_atomic_t local_stop, local_reload;
 
 static void
 local_on_term(int signo)
 {
-	(void)signo;
-	local_stop = 1;
+	if (signo == SIGHUP)
+		local_reload = 1;
+	else
+		local_stop = 1;
+}
+
+static void
+local_reload_aliases(struct local *l)
+{
+	struct alias_map	*map;
+	char			 err[512];
+
+	local_reload = 0;
+	if (l->conf->aliases[0] == '\0')
+		return;
+	map = alias_load(l->conf->aliases, err, sizeof(err));
+	if (map == NULL) {
+		log_warnx("aliases not reloaded, the old ones stay: %s", err);
+		return;
+	}
+	alias_free(l->aliases);
+	l->aliases = map;
+	log_info("aliases reloaded from %s", l->conf->aliases);
 }
 
 int
@@ -210,17 +232,22 @@ local_main(struct mxd *mxd, int qsock)
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
 	/* Blocked except inside ppoll(): a signal can never slip in before we sleep. */
 	sigemptyset(&waitmask);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	(void)sigprocmask(SIG_BLOCK, &block, NULL);
 	m = malloc(sizeof(*m));
 	if (m == NULL)
 		fatal("malloc");
 	while (!local_stop) {
 		struct pollfd pfd = { qsock, POLLIN, 0 };
+
+		if (local_reload)
+			local_reload_aliases(&l);
 
 		if (ppoll(&pfd, 1, NULL, &waitmask) == -1) {
 			if (errno == EINTR)

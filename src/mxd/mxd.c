@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <bsd/string.h>
@@ -26,6 +27,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +172,35 @@ bind_all(struct mxd *mxd)
 		bind_one(mxd, &c->submission[i], MXD_L_SUBMISSION);
 	for (size_t i = 0; i < c->nsubmissions; i++)
 		bind_one(mxd, &c->submissions[i], MXD_L_SUBMISSIONS);
+}
+
+/*
+ * systemd's readiness protocol (sd_notify(3), Type=notify) without libsystemd: one
+ * datagram to the socket named by $NOTIFY_SOCKET ('@' for the abstract namespace).
+ */
+static void
+sd_notify_msg(const char *msg)
+{
+	struct sockaddr_un	 sun;
+	const char		*path = getenv("NOTIFY_SOCKET");
+	size_t			 len;
+	int			 fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) == -1)
+		log_warn("sd_notify %s", msg);
+	close(fd);
 }
 
 static pid_t
@@ -321,12 +352,15 @@ main(int argc, char *argv[])
 		close(mxd.listen[i].fd);
 	log_info("started (smtpd %d, queue %d, local %d)", (int)pids[W_SMTPD],
 	    (int)pids[W_QMGR], (int)pids[W_LOCAL]);
+	sd_notify_msg("READY=1");
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP: log reopened");
+			log_info("SIGHUP: log reopened, aliases reloaded");
 			(void)log_open(mxd.conf.log);
+			if (pids[W_LOCAL] > 0)
+				(void)kill(pids[W_LOCAL], SIGHUP);
 			continue;
 		}
 		if (sig == SIGCHLD) {
@@ -349,6 +383,7 @@ main(int argc, char *argv[])
 		log_info("signal %d: stopping", sig);
 		break;
 	}
+	sd_notify_msg("STOPPING=1");
 	stop_workers(pids);
 	log_info("stopped");
 	return rc;
