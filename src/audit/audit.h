@@ -147,6 +147,7 @@ struct audit_run {
 	size_t		 nq;
 	struct audit_stats ids, ports;
 	double		 x20_mixed_frac, x20_letters_mean;
+	double		 x20_bits;	/* 0x20 bits counted in effective_bits (audit_judge) */
 	unsigned	 edns_queries, do_queries, cookie_queries, tcp_queries;
 	bool		 matrix_run;
 	struct audit_accept acc[AF_NKINDS];
