@@ -103,8 +103,8 @@ enum audit_forge {
 	AF_OTHER_QNAME,		/* right ID, another question */
 	AF_QCASE,		/* right ID, the question in another letter case */
 	AF_QR0,			/* right ID, QR=0 */
-	AF_NXDOMAIN,		/* right ID, forged NXDOMAIN: does the target bounce? */
-	AF_SERVFAIL,		/* right ID, forged SERVFAIL: does the target give up? */
+	AF_NXDOMAIN,		/* right ID, no question, NXDOMAIN: does the target bounce? */
+	AF_SERVFAIL,		/* right ID, no question, SERVFAIL: does the target give up? */
 	AF_ADDITIONAL,		/* true answer plus out-of-bailiwick records in additional */
 	AF_TC,			/* TC=1 on UDP: does the target retry over TCP? */
 	AF_NKINDS
