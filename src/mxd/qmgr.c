@@ -71,6 +71,7 @@ RB_GENERATE(dests, dest, node, dest_cmp)
 
 static void qmsg_attempt_end(struct qmgr *, struct qmsg *);
 static void qmgr_stop_check(struct qmgr *);
+static void qmgr_signal(int, void *);
 
 /* The one queue manager of this process (timer callbacks reach it through here). */
 static struct qmgr *qmgr_self;
@@ -1152,11 +1153,11 @@ smtpd_cb(struct ev_io *io, int events, void *arg)
 	case 0:
 		break;
 	case 1:
-		/* smtpd stopped (shutdown): finish what it asked for, then stop too. */
+		/* smtpd stopped (shutdown): finish what it asked for, then stop too —
+		   after the deliveries in progress, as on SIGTERM. */
 		q->smtpd_gone = true;
-		qmgr_flush_commits(q);
 		ev_io_stop(q->loop, &q->smtpd_io);
-		ev_break(q->loop);
+		qmgr_signal(SIGTERM, q);
 		break;
 	default:
 		fatal("smtpd: bad message");

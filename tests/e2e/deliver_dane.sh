@@ -12,6 +12,9 @@
 #   wrong.dane.test  TLSA 3 1 1 that matches nothing             deferred 4.7.5, kept, no bounce
 #   sf.dane.test     TLSA RRSIG expired: Unbound SERVFAILs       deferred, kept, no bounce
 #   notls.dane.test  TLSA, receiver offers no STARTTLS           deferred, never sent in clear
+#   wrong6.dane.test like wrong, but the host's AAAA lookup         deferred 4.7.5: a failed
+#                    SERVFAILs (RRSIG expired)                    lookup must not turn DANE off
+#   notls6.dane.test like notls, AAAA lookup SERVFAILs            deferred 4.7.5, never in clear
 #
 # A deferred message must be retried (two attempts within the bounded wait) and must never
 # reach a Maildir. Runs in a private network namespace when it can. Every wait is bounded;
@@ -20,9 +23,52 @@
 . "$(dirname "$0")/dane_lib.sh"
 e2e_netns "$0" "$@"
 dane_init
+
+# The downgrade hosts (review of outbound delivery): mx-wrong6 and mx-notls6 are secure, with
+# A and TLSA records that validate, but the RRSIG of their AAAA RRset is spliced in from the
+# signing that expired in 2020, so that one lookup SERVFAILs. A host is secure when every
+# address lookup that answered was secure: a lookup made to fail must not disable DANE (RFC
+# 7672 §2.2). The fixture's zone template is copied and extended; dane_zones is wrapped.
+DANE_DATA_LIB=$DANE_DATA
+DANE_DATA=$TMP/dane-data
+if ! mkdir -p "$DANE_DATA" || ! cp -r "$DANE_DATA_LIB"/. "$DANE_DATA"/; then
+	bail "cannot copy $DANE_DATA_LIB"
+fi
+cat >>"$DANE_DATA/dane.test.zone.in" <<'EOF'
+
+wrong6		MX	10 mx-wrong6.dane.test.
+mx-wrong6	A	127.0.74.2
+mx-wrong6	AAAA	::1
+_25._tcp.mx-wrong6 TLSA	3 1 1 8810ad581e59f2bc3928b261707a71308f7e139eb04820366dc4d5c18d980225
+
+notls6		MX	10 mx-notls6.dane.test.
+mx-notls6	A	127.0.74.7
+mx-notls6	AAAA	::1
+_25._tcp.mx-notls6 TLSA	3 1 1 @EE@
+EOF
+eval "dane_zones_lib() $(declare -f dane_zones | tail -n +2)"
+dane_zones() {
+	local d=$DANE_DIR
+	dane_zones_lib || return 1
+	awk 'FNR == NR { if ($1 ~ /^mx-(wrong6|notls6)\.dane\.test\.$/ && $4 == "RRSIG" && $5 == "AAAA")
+		old[$1] = $0; next }
+	    ($1 in old) && $4 == "RRSIG" && $5 == "AAAA" { print old[$1]; n++; next }
+	    { print }
+	    END { if (n != 2) exit 1 }' "$d/dane.test.zone.expired" "$d/dane.test.zone.signed" \
+	    >"$d/dane.test.zone.aaaa" && mv "$d/dane.test.zone.aaaa" "$d/dane.test.zone.signed"
+}
+
 dane_dns
 dane_fixture_checks
-dane_receiver
+for h in mx-wrong6 mx-notls6; do
+	dane_dig "$h.dane.test" A
+	is "$(dane_flags)" "NOERROR ad" "fixture: $h.dane.test A: secure"
+	dane_dig "$h.dane.test" AAAA
+	is "$(dane_flags)" "SERVFAIL noad" "fixture: $h.dane.test AAAA (expired RRSIG): SERVFAIL"
+	dane_dig "_25._tcp.$h.dane.test" TLSA
+	is "$(dane_flags)" "NOERROR ad" "fixture: _25._tcp.$h.dane.test TLSA: secure"
+done
+dane_receiver "local_domains = $DANE_DOMAINS, wrong6.dane.test"
 dane_receiver_notls
 dane_sender
 
@@ -131,6 +177,43 @@ is "$(md_count "$(md_dir notls.dane.test u)")" 0 \
     "u@notls.dane.test: nothing in the TLS-less receiver's Maildir (no clear-text fallback)"
 grep -aqF 'u@notls.dane.test' "$N_SPOOL"/queue/* 2>/dev/null
 ok $((!$?)) "u@notls.dane.test: nothing in the TLS-less receiver's queue either"
+
+# --- downgrade: an address lookup that fails does not turn DANE off ---------------------------
+# Submitted last, so the queue checks above still see exactly the three of them.
+dane_use S
+DOWN="wrong6.dane.test notls6.dane.test"
+for d in $DOWN; do
+	QID[$d]=$(dane_send "u@$d" "to $d" 2>"$TMP/send.err")
+	[[ ${QID[$d]} =~ ^[0-9a-f]{16}$ ]]
+	ok $? "sender accepted the message to u@$d (queue ID ${QID[$d]:-none})" ||
+	    sed 's/^/#   /' "$TMP/send.err"
+done
+DEADLINE=$((SECONDS + 20))
+for d in $DOWN; do
+	wait_status "$d" deferred 2
+	ok $? "u@$d: deferred, and deferred again at the retry (AAAA SERVFAIL, within 20 s)" ||
+	    show_log "$d"
+	is "$(logline "$d" | grep -Evc 'status=deferred ')" 0 "u@$d: never sent nor bounced" ||
+	    show_log "$d"
+	is "$(logline "$d" | grep -c 'tls=opportunistic')" 0 "u@$d: never tls=opportunistic" ||
+	    show_log "$d"
+done
+# A deferred line says tls=none (no TLS session was kept): the reason text says why.
+every wrong6.dane.test "$(re "relay=mx-wrong6.dane.test[$DANE_NET.2]:$DPORT"), .*dsn=4\\.7\\.5, status=deferred \\(DANE authentication " \
+    "u@wrong6.dane.test: every attempt is 4.7.5, its TLSA was used and matched nothing"
+every notls6.dane.test "$(re "relay=mx-notls6.dane.test[$DANE_NET.7]:$DPORT"), .*dsn=4\\.7\\.5, status=deferred \\(STARTTLS not offered .*required by its DANE TLSA" \
+    "u@notls6.dane.test: every attempt is 4.7.5, TLS required by its TLSA and not offered"
+grep -q 'non-delivery notification' "$S_LOG"
+ok $((!$?)) "sender: still no bounce" ||
+    grep 'non-delivery notification' "$S_LOG" | sed 's/^/#   /'
+dane_use R
+is "$(md_count "$(md_dir wrong6.dane.test u)")" 0 "u@wrong6.dane.test: nothing in the receiver's Maildir"
+grep -aqF 'u@wrong6.dane.test' "$R_SPOOL"/queue/* 2>/dev/null
+ok $((!$?)) "u@wrong6.dane.test: nothing in the receiver's queue either"
+grep -aqF 'u@notls6.dane.test' "$N_SPOOL"/queue/* 2>/dev/null
+ok $((!$?)) "u@notls6.dane.test: nothing in the TLS-less receiver's queue"
+grep -q 'u@notls6\.dane\.test' "$N_LOG"
+ok $((!$?)) "u@notls6.dane.test: the TLS-less receiver never saw the recipient (nothing in clear)"
 
 # --- stop ---------------------------------------------------------------------------------------
 for i in S R N; do

@@ -4,7 +4,7 @@
 # byte by byte (Return-Path, Delivered-To, Received: with the client and the queue ID, the
 # body with CRLF turned into LF); the basic verbs and their enhanced status codes; 8-bit and
 # UTF-8 (SMTPUTF8, BODY=8BITMIME); BDAT/CHUNKING; 60 concurrent sessions, each message
-# delivered exactly once. All on loopback, mxd on random ports, everything under TMP.
+# delivered exactly once; the hop count (more than 50 Received: fields: 554 5.4.6). All on loopback, mxd on random ports, everything under TMP.
 . "$(dirname "$0")/smtp_lib.sh"
 smtp_init
 
@@ -260,6 +260,70 @@ queue_settle 10
 ok $? "the queue is empty once everything is delivered" || queue_ids | sed 's/^/#   left: /'
 sleep 0.5
 is "$(md_count "$MANY")" 60 "no late duplicate delivery"
+
+# --- hop count (RFC 5321 §6.3): more than 50 Received: fields is a mail loop -------------------
+# Fields are counted in the header section only, folded or not, any case; ours is not counted.
+pyok "hops: 51 Received: fields -> 554 5.4.6 at the end of DATA; 50 (and more in the body) -> 250" <<'EOF'
+import os, smtplib
+def msg(n, tag):
+    h = ""
+    for i in range(n):
+        name = ("Received", "RECEIVED", "received")[i % 3]
+        if i % 2:
+            h += "%s: from hop%d.example.org\r\n\tby relay%d.example.org; Thu, 1 Jan 2026 00:00:%02d +0000\r\n" % (name, i, i, i % 60)
+        else:
+            h += "%s: from hop%d.example.org by relay%d.example.org; Thu, 1 Jan 2026 00:00:%02d +0000\r\n" % (name, i, i, i % 60)
+    body = "".join("Received: in the body %d, not a header field\r\n" % i for i in range(10))
+    return (h + "Subject: hops %d\r\nMessage-Id: <%s@client.test>\r\n\r\n%s" % (n, tag, body)).encode()
+s = smtplib.SMTP("127.0.0.1", int(os.environ["M_PORT"]), local_hostname="hops.client.test", timeout=10)
+s.ehlo()
+for n, tag, want in ((51, "hops51", 554), (50, "hops50", 250)):
+    assert s.mail("hops@example.org")[0] == 250, "MAIL after a %s" % tag
+    assert s.rcpt("hops@example.test")[0] == 250
+    code, resp = s.data(msg(n, tag))
+    assert code == want, (n, code, resp)
+    if want == 554:
+        assert resp.startswith(b"5.4.6 "), (n, code, resp)
+s.quit()
+EOF
+pyok "hops via BDAT: 51 Received: fields -> 554 5.4.6 at BDAT LAST; 50, split across chunks -> 250" <<'EOF'
+import os, socket
+s = socket.create_connection(("127.0.0.1", int(os.environ["M_PORT"])), timeout=10)
+f = s.makefile("rb")
+def reply():
+    lines = []
+    while True:
+        l = f.readline()
+        assert l, "connection closed"
+        lines.append(l)
+        if l[3:4] != b"-":
+            return lines[-1].decode().strip()
+def cmd(c, want):
+    s.sendall(c)
+    r = reply()
+    assert r.startswith(want), (c[:40], r, want)
+    return r
+reply()
+cmd(b"EHLO bdat-hops.client.test\r\n", "250")
+for n, tag, want in ((51, "hops51b", "554 5.4.6 "), (50, "hops50b", "250 2.0.0 ")):
+    m = "".join("Received: from h%d.example.org by r%d.example.org; Thu, 1 Jan 2026 00:00:00 +0000\r\n" % (i, i) for i in range(n))
+    m = (m + "Subject: bdat hops %d\r\nMessage-Id: <%s@client.test>\r\n\r\nbody\r\n" % (n, tag)).encode()
+    cmd(b"MAIL FROM:<hops@example.org>\r\n", "250")
+    cmd(b"RCPT TO:<hopsb@example.test>\r\n", "250")
+    cut = m.index(b"Received:", len(m) // 2) + 4	# a chunk ends inside a field name
+    cmd(b"BDAT %d\r\n" % cut + m[:cut], "250")
+    cmd(b"BDAT %d LAST\r\n" % (len(m) - cut) + m[cut:], want)
+cmd(b"QUIT\r\n", "221")
+EOF
+md_wait "$(md_dir example.test hops)" 1 10 && md_wait "$(md_dir example.test hopsb)" 1 10
+sleep 0.5
+is "$(md_count "$(md_dir example.test hops)")/$(md_count "$(md_dir example.test hopsb)")" 1/1 \
+    "hops: only the 50-hop messages were delivered (DATA and BDAT)"
+[ -n "$(md_grep "$(md_dir example.test hops)" '<hops50@client.test>')" ] &&
+    [ -n "$(md_grep "$(md_dir example.test hopsb)" '<hops50b@client.test>')" ]
+ok $? "hops: the delivered ones are hops50 and hops50b"
+grep -Eq 'message refused: 51 Received: fields' "$M_LOG"
+ok $? "hops: the refusal is logged"
 
 mxd_stop
 done_testing
