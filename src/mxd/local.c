@@ -209,8 +209,7 @@ local_reload_aliases(struct local *l)
 int
 local_main(struct mxd *mxd, int qsock)
 {
-	struct sigaction sa;
-	sigset_t	 block, waitmask;
+	sigset_t	 waitmask;
 	struct local	 l;
 	struct ipc_msg	*m;
 	char		 err[512];
@@ -226,20 +225,7 @@ local_main(struct mxd *mxd, int qsock)
 			fatalx("%s", err);
 	}
 	mxd_drop_privileges(mxd, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = local_on_term;	/* no SA_RESTART: poll returns EINTR */
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
-	/* Blocked except inside ppoll(): a signal can never slip in before we sleep. */
-	sigemptyset(&waitmask);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	(void)sigprocmask(SIG_BLOCK, &block, NULL);
+	mxd_worker_signals(local_on_term, &waitmask);
 	m = malloc(sizeof(*m));
 	if (m == NULL)
 		fatal("malloc");

@@ -203,6 +203,27 @@ sd_notify_msg(const char *msg)
 	close(fd);
 }
 
+void
+mxd_worker_signals(void (*handler)(int), sigset_t *waitmask)
+{
+	struct sigaction	sa;
+	sigset_t		block;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;	/* no SA_RESTART: ppoll returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	sigemptyset(waitmask);
+	for (int sig = 0; sig < 3; sig++) {
+		int s = sig == 0 ? SIGTERM : sig == 1 ? SIGINT : SIGHUP;
+
+		(void)sigaction(s, &sa, NULL);
+		sigaddset(&block, s);
+	}
+	(void)sigprocmask(SIG_BLOCK, &block, NULL);
+}
+
 static pid_t
 spawn(struct mxd *mxd, int w, int a, int b, const int *closefds, size_t nclose)
 {

@@ -6,6 +6,7 @@
 #ifndef MXD_MXD_H
 #define MXD_MXD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -40,6 +41,13 @@ int	remote_main(const struct conf *, int qsock);
 
 /* smtpd's chroot: an empty directory the parent creates (root only). */
 #define MXD_EMPTY_DIR "/var/empty/mxd"
+
+/*
+ * For the blocking workers (local, smtp): handler for SIGTERM, SIGINT and SIGHUP (no
+ * SA_RESTART), SIGPIPE ignored, and the three blocked except inside ppoll() with the mask
+ * stored in *waitmask — so a signal can never slip in between a check and the sleep.
+ */
+void	mxd_worker_signals(void (*handler)(int), sigset_t *waitmask);
 
 /* Drops to conf.user (when root), chrooting into dir if not NULL. Fatal on failure. */
 void	mxd_drop_privileges(const struct mxd *, const char *chroot_dir);

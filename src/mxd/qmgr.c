@@ -145,38 +145,21 @@ qmgr_create(struct qmgr *q, uint64_t ref)
 {
 	struct ipc_qid	 r;
 	struct qmsg	*m;
-	int		 fd = -1, sfd;
+	int		 sfd;
 
 	memset(&r, 0, sizeof(r));
-	m = calloc(1, sizeof(*m));
+	m = qmgr_file_new(q);
 	if (m == NULL) {
-		r.err = ENOMEM;
-		goto fail;
-	}
-	/* A fresh random ID; O_EXCL makes it unique on disk (DESIGN §3). */
-	for (int i = 0; i < 8 && fd == -1; i++) {
-		queue_id_new(m->id);
-		if (qmsg_find(q, m->id) != NULL)
-			continue;
-		fd = openat(q->tmpdir, m->id, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		    0600);
-		if (fd == -1 && errno != EEXIST)
-			break;
-	}
-	if (fd == -1) {
 		r.err = errno ? errno : EEXIST;
 		log_warn("create queue file");
-		free(m);
 		goto fail;
 	}
-	m->fd = fd;
 	m->ref = ref;
-	ev_timer_init(&m->retry, NULL, NULL);
 	RB_INSERT(qmsgs, &q->msgs, m);
 	strlcpy(r.id, m->id, sizeof(r.id));
 	/* smtpd gets its own descriptor for the same open file (write offset shared is fine:
 	 * only smtpd writes until the commit). */
-	sfd = dup(fd);
+	sfd = dup(m->fd);
 	if (sfd == -1)
 		fatal("dup");
 	qmgr_reply(q, IPC_CREATED, ref, &r, sfd);
@@ -679,6 +662,7 @@ qmsg_start(struct qmgr *q, struct qmsg *m)
 
 /* --- new queue files (bounces, sendmail drops) and counters -------------------------- */
 
+/* A fresh random ID; O_EXCL makes it unique on disk (DESIGN §3). */
 struct qmsg *
 qmgr_file_new(struct qmgr *q)
 {

@@ -578,15 +578,14 @@ static volatile sig_atomic_t remote_stop;
 static void
 remote_on_term(int signo)
 {
-	(void)signo;
-	remote_stop = 1;
+	if (signo != SIGHUP)
+		remote_stop = 1;
 }
 
 int
 remote_main(const struct conf *conf, int qsock)
 {
-	struct sigaction sa;
-	sigset_t	 block, waitmask;
+	sigset_t	 waitmask;
 	struct remote	 rm;
 	struct ipc_msg	*m;
 	char		 err[256];
@@ -604,17 +603,7 @@ remote_main(const struct conf *conf, int qsock)
 	if (rm.ssl == NULL)
 		log_warnx("TLS client: %s; sending without STARTTLS", err);
 	load_ifaddrs(&rm);
-	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = remote_on_term;
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	sigemptyset(&waitmask);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	(void)sigprocmask(SIG_BLOCK, &block, NULL);
+	mxd_worker_signals(remote_on_term, &waitmask);
 	m = malloc(sizeof(*m));
 	if (m == NULL)
 		fatal("malloc");
