@@ -56,6 +56,7 @@ struct ipc_rcpt_result {
 	char		dsn[12];	/* RFC 3463 allows "5.999.999" */
 	char		text[240];
 	char		relay[96];	/* the remote MTA's host name, "" when none answered */
+	uint8_t		relayed;	/* OK, to a server without DSN: RFC 3461 "relayed" */
 };
 
 struct ipc_delivered {

@@ -895,12 +895,17 @@ qmgr_job_done(struct qmgr *q, struct job *j, const struct ipc_delivered *r)
 		    x->status == DELIVER_PERM ? QSTAT_BOUNCED : QSTAT_DEFERRED, 1);
 		if (x->status == DELIVER_OK) {
 			m->state[x->idx] = RS_DONE;
-			/* RFC 3461 §4.1: SUCCESS asked for, and we made the final delivery. */
-			if (local && (m->notify[x->idx] & SMTP_NOTIFY_SUCCESS)) {
+			/*
+			 * RFC 3461 §4.1: SUCCESS asked for. We report a final delivery, and a
+			 * relay to a server that does not speak DSN (§5.2.2: "relayed"); a
+			 * server that took NOTIFY reports itself.
+			 */
+			if ((m->notify[x->idx] & SMTP_NOTIFY_SUCCESS) && (local || x->relayed)) {
 				ri = qmsg_info(m, x->idx);
 				strlcpy(ri->dsn, x->dsn, sizeof(ri->dsn));
-				ri->relay[0] = '\0';
-				ri->report = 1 + DSN_DELIVERED;
+				strlcpy(ri->relay, x->relay, sizeof(ri->relay));
+				ri->text[0] = '\0';
+				ri->report = 1 + (local ? DSN_DELIVERED : DSN_RELAYED);
 			}
 			continue;
 		}

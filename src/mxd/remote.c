@@ -504,6 +504,7 @@ remote_job(struct remote *rm, int qsock, const struct ipc_deliver *d, int fd)
 	const char		*rcpts[IPC_RCPT_MAX];
 	char			 relay[NET_ADDR_STRLEN + 300] = "none", host[256] = "";
 	const char		*tls = "none";
+	bool			 dsn_taken = false;
 	size_t			 nrt = 0, used = 0, n = 0;
 	enum queue_read_res	 rr;
 	char			 domain[sizeof(d->domain)];
@@ -549,6 +550,7 @@ remote_job(struct remote *rm, int qsock, const struct ipc_deliver *d, int fd)
 	strlcpy(relay, rm->sc_relay, sizeof(relay));
 	strlcpy(host, rm->sc_host, sizeof(host));
 	tls = smtpc_tls_state(rm->sc);
+	dsn_taken = smtpc_dsn(rm->sc);
 	if (smtpc_send(rm->sc, fd, &env, rcpts, n, res) == -1)
 		cache_drop(rm, false);
 	else
@@ -560,6 +562,7 @@ reply:
 
 		r->idx = d->idx[i];
 		r->status = (uint8_t)res[i].status;
+		r->relayed = res[i].status == DELIVER_OK && !dsn_taken;
 		strlcpy(r->dsn, res[i].dsn, sizeof(r->dsn));
 		strlcpy(r->text, res[i].text, sizeof(r->text));
 		strlcpy(r->relay, host, sizeof(r->relay));

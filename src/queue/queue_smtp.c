@@ -1505,3 +1505,9 @@ smtpc_close(struct smtpc *c, bool quit)
 	sc_disconnect(c);
 	free(c);
 }
+
+bool
+smtpc_dsn(const struct smtpc *c)
+{
+	return c->c_dsn;
+}

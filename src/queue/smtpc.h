@@ -57,6 +57,8 @@ const char *smtpc_tls_state(const struct smtpc *);
  * relay= in the log line. Both strings live as long as the struct smtpc.
  */
 const char *smtpc_peer(const struct smtpc *);
+/* The server offered DSN (RFC 3461): it takes NOTIFY/ORCPT and reports success itself. */
+bool smtpc_dsn(const struct smtpc *);
 /* QUIT (bounded wait for 221) when quit, then close and free. NULL is a no-op. */
 void smtpc_close(struct smtpc *, bool quit);
 

@@ -15,6 +15,8 @@
 #   (e) SIGTERM while one recipient is delivered and another is in progress (a sink that
 #       waits 4 s at DATA), then a restart: each sink has exactly one copy;
 #   (f) relayhost = 127.0.21.1:PORT (an address without brackets) is used as it is.
+#   (g) NOTIFY=SUCCESS (RFC 3461): a relay to a server without DSN gets a "relayed" DSN back
+#       to the sender; a server that offers DSN is left to report itself (no DSN from us).
 #
 # Runs in a private network namespace when it can ((c) listens on 0.0.0.0: skipped outside
 # one). TAP; every wait bounded; every server stopped by PID. Under 60 s.
@@ -211,6 +213,43 @@ ok $? "(f) delivered to the relayhost 127.0.21.1:$SINKPORT" || log_show "u@anywh
 log_wait "$Q_RELAY: to=<u@anywhere\\.example\\.org>, relay=127\\.0\\.21\\.1\\[127\\.0\\.21\\.1\\]:$SINKPORT,.*status=sent" 5
 ok $? "(f) logged as sent, relay=127.0.21.1[127.0.21.1]:$SINKPORT" || log_show "u@anywhere"
 mxd_stop
+
+# === (g) NOTIFY=SUCCESS: "relayed" when the next hop has no DSN (RFC 3461 §5.2.2) =============
+sink_start nodsn 127.0.22.1 -N
+notify_send() {	# notify_send RCPT TAG: one message with NOTIFY=SUCCESS,FAILURE
+	timeout 60 python3 - "$M_PORT" "$SENDER" "$1" "$2" <<'PY'
+import smtplib, sys
+port, sender, rcpt, tag = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.deliver.test", timeout=30)
+s.ehlo()
+s.mail(sender)
+code, resp = s.rcpt(rcpt, ["NOTIFY=SUCCESS,FAILURE"])
+assert code == 250, (code, resp)
+code, resp = s.data(("Subject: notify %s\r\nX-Test-Tag: %s\r\n\r\nbody\r\n"
+                      "end-of-test-message %s\r\n" % (tag, tag, tag)).encode())
+assert code == 250, (code, resp)
+s.quit()
+PY
+}
+for hop in nodsn good; do
+	deliver_conf "notify-$hop" "relayhost = [${SINK_ADDR[$hop]}]:$SINKPORT"
+	mxd_start
+	BOUNCES=$(md_dir example.test sender)
+	notify_send "u@far.example.org" "notify-$hop" || fail "(g) $hop: message accepted"
+	sink_wait "$hop" 1 $WAIT "notify-$hop"
+	ok $? "(g) $hop: delivered to the relayhost"
+	if [ "$hop" = nodsn ]; then
+		md_wait "$BOUNCES" 1 $WAIT
+		f=$(md_grep "$BOUNCES" "Action: relayed" | head -1)
+		[ -n "$f" ] && grep -q "Final-Recipient: rfc822; *u@far.example.org" "$f"
+		ok $? "(g) no DSN at the next hop: the sender gets Action: relayed" ||
+			log_show "notification|u@far"
+	else
+		sleep 2
+		is "$(md_count "$BOUNCES")" 0 "(g) the next hop took NOTIFY: no DSN from us"
+	fi
+	mxd_stop
+done
 
 nsd_stop
 done_testing
