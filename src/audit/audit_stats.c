@@ -731,12 +731,19 @@ st_x20_used(const struct audit_query *q, size_t n, double mixed_frac)
  * his own lookups, only a repeat of one he never saw, so it is not a separate sample:
  * counted, AP_SAME would call a kernel-random port 1.6 bits.
  */
+/*
+ * A query that repeats the one before within a second is the same lookup, not a new
+ * sample: the same name from the same socket (glibc's A+AAAA pair), or the same name,
+ * type and ID from another port (libasr and glibc resend that way after a bad reply).
+ */
 static bool
 st_followup(const struct audit_query *prev, const struct audit_query *q)
 {
-	return prev->sport == q->sport && prev->tcp == q->tcp &&
-	    net_addr_eq(&prev->src, &q->src) && q->t_us >= prev->t_us &&
-	    q->t_us - prev->t_us < 1000000 && strcasecmp(prev->qname, q->qname) == 0;
+	if (prev->tcp != q->tcp || q->t_us < prev->t_us || q->t_us - prev->t_us >= 1000000 ||
+	    strcasecmp(prev->qname, q->qname) != 0)
+		return false;
+	return (prev->sport == q->sport && net_addr_eq(&prev->src, &q->src)) ||
+	    (prev->id == q->id && prev->qtype == q->qtype);
 }
 
 static bool
@@ -755,14 +762,16 @@ st_accepted(const struct audit_run *run, enum audit_forge f)
  *   fair      >= 15: about one random 16-bit field (a random ID from a fixed port: the
  *                    pre-2008 state Kaminsky's attack broke in minutes). 15, not 16: a
  *                    perfect 16-bit source measures 15.9-16.0 from ~100 samples;
- *   poor      otherwise, and whatever the bits whenever the target believed an off-path
- *                    style forgery (wrong ID, source address or port, another question,
- *                    another case, QR=0) or the blind race landed mail at the attacker.
+ *   poor      otherwise, and whatever the bits whenever the target believed a forgery
+ *                    that spares an off-path attacker some guessing (a wrong ID, source
+ *                    address or port, another question — CVE-2010-1690's class) or the
+ *                    blind race landed mail at the attacker.
  * Evidence also removes bits: a wrong-ID forgery believed makes the ID worth 0, a wrong
  * port the port, and another case or another question the 0x20 bits. The other matrix
- * verdicts (forged NXDOMAIN/SERVFAIL, additional records, TC) are counted in
- * run->accepted and reported, but need the ID and port guessed first, so they do not
- * change the rating.
+ * verdicts are counted in run->accepted and reported, but cost an attacker nothing he
+ * must not already guess: another letter case only matters to a resolver that uses 0x20
+ * (whose bits it then removes), QR=0 and forged NXDOMAIN/SERVFAIL, additional records or
+ * TC all need the ID and port right first. They do not change the rating.
  * With fewer than AUDIT_MIN_SAMPLES UDP queries the numbers are still filled in, but
  * AUDIT_F_FEW marks them inconclusive (mxaudit exits 2).
  */
@@ -774,7 +783,7 @@ void
 audit_judge(struct audit_run *run)
 {
 	static const enum audit_forge offpath[] = {AF_WRONG_ID, AF_WRONG_SRC_ADDR,
-	    AF_WRONG_SRC_PORT, AF_OTHER_QNAME, AF_QCASE, AF_QR0};
+	    AF_WRONG_SRC_PORT, AF_OTHER_QNAME};
 	uint16_t	*ids, *ports;
 	uint64_t	*t;
 	const struct audit_query *prev;

@@ -615,7 +615,26 @@ test_judge(void)
 	make_run(&run, q, n, ID_RANDOM, PORT_LINUX, NAME_LOWER);
 	run.acc[AF_QR0].verdict = AV_ACCEPTED;
 	audit_judge(&run);
-	is_str(run.rating, "poor", "QR=0 accepted: poor");
+	is_str(run.rating, "excellent", "QR=0 accepted alone does not force poor (needs ID and port)");
+	is_int(run.accepted, 1, "...but is counted");
+
+	make_run(&run, q, n, ID_RANDOM, PORT_LINUX, NAME_LOWER);
+	run.acc[AF_OTHER_QNAME].verdict = AV_ACCEPTED;
+	audit_judge(&run);
+	is_str(run.rating, "poor", "another question accepted: poor (CVE-2010-1690)");
+
+	/* A resend of the same lookup (same name, type and ID) from a new port is one sample. */
+	make_run(&run, q, n, ID_RANDOM, PORT_LINUX, NAME_LOWER);
+	for (i = 1; i < n; i += 2) {
+		q[i].id = q[i - 1].id;
+		q[i].qtype = q[i - 1].qtype;
+		strlcpy(q[i].qname, q[i - 1].qname, sizeof(q[i].qname));
+		q[i].t_us = q[i - 1].t_us + 1000;
+	}
+	audit_judge(&run);
+	is_int(run.ids.n, (n + 1) / 2, "resends with the same ID from new ports: one sample each");
+	ok(run.ids.predict[AP_SAME] < 0.05, "...so 'same as last' does not look right (%.3f)",
+	    run.ids.predict[AP_SAME]);
 
 	make_run(&run, q, n, ID_RANDOM, PORT_LINUX, NAME_LOWER);
 	run.race.run = true;
