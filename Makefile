@@ -19,7 +19,7 @@ LIB_SRC	= $(wildcard src/util/*.c src/dns/*.c src/smtp/*.c src/queue/*.c src/con
 LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB	= $(BUILD)/libmx.a
 
-PROGS	= mxlookup mxd $(if $(wildcard src/mxaudit/*.c),mxaudit)
+PROGS	= mxlookup mxd mxaudit mxctl sendmail
 PROG_BIN = $(PROGS:%=$(BUILD)/%)
 
 UNIT_SRC = $(wildcard tests/unit/t_*.c)
@@ -99,15 +99,38 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 MANPAGES = $(wildcard docs/man/*.[1-8])
+# Debian's places: sendmail in sbin with mailq and newaliases in bin (links to it); the unit
+# in lib/systemd/system (ExecStart follows PREFIX); the sample config in share/doc/mxd, and
+# as /etc/mxd/mxd.conf only when there is none (uninstall removes it only if unchanged).
+# Nothing is installed setuid or setgid.
+UNITDIR	= $(PREFIX)/lib/systemd/system
+DOCDIR	= $(PREFIX)/share/doc/mxd
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(DOCDIR) $(DESTDIR)/etc/mxd
 	install -m 0755 $(BUILD)/mxlookup $(DESTDIR)$(PREFIX)/bin/mxlookup
 	install -m 0755 $(BUILD)/mxd $(DESTDIR)$(PREFIX)/sbin/mxd
+	install -m 0755 $(BUILD)/mxctl $(DESTDIR)$(PREFIX)/sbin/mxctl
+	install -m 0755 $(BUILD)/sendmail $(DESTDIR)$(PREFIX)/sbin/sendmail
+	ln -sf ../sbin/sendmail $(DESTDIR)$(PREFIX)/bin/mailq
+	ln -sf ../sbin/sendmail $(DESTDIR)$(PREFIX)/bin/newaliases
+	install -m 0755 $(BUILD)/mxaudit $(DESTDIR)$(PREFIX)/bin/mxaudit
+	sed 's|/usr/sbin/mxd|$(PREFIX)/sbin/mxd|' etc/mxd.service >$(DESTDIR)$(UNITDIR)/mxd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mxd.service
+	install -m 0644 etc/mxd.conf.sample $(DESTDIR)$(DOCDIR)/mxd.conf.sample
+	[ -e $(DESTDIR)/etc/mxd/mxd.conf ] || install -m 0644 etc/mxd.conf.sample $(DESTDIR)/etc/mxd/mxd.conf
 	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 	  install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mxlookup $(DESTDIR)$(PREFIX)/sbin/mxd
+	rm -f $(DESTDIR)$(PREFIX)/bin/mxlookup $(DESTDIR)$(PREFIX)/sbin/mxd \
+	  $(DESTDIR)$(PREFIX)/sbin/mxctl $(DESTDIR)$(PREFIX)/sbin/sendmail \
+	  $(DESTDIR)$(PREFIX)/bin/mailq $(DESTDIR)$(PREFIX)/bin/newaliases \
+	  $(DESTDIR)$(PREFIX)/bin/mxaudit $(DESTDIR)$(UNITDIR)/mxd.service \
+	  $(DESTDIR)$(DOCDIR)/mxd.conf.sample
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	if cmp -s etc/mxd.conf.sample $(DESTDIR)/etc/mxd/mxd.conf; then \
+	  rm -f $(DESTDIR)/etc/mxd/mxd.conf; rmdir $(DESTDIR)/etc/mxd 2>/dev/null; fi; true
 	for m in $(MANPAGES); do s=$${m##*.}; \
 	  rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
 

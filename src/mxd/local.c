@@ -19,6 +19,7 @@
 #include "ipc/ipc.h"
 #include "mxd/mxd.h"
 #include "queue/queue.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define LOCAL_TARGETS_MAX 64
@@ -117,8 +118,8 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const char *a
 			continue;
 		}
 		deliver_one(l, fd, env, full, &r, redelivery);
-		log_info("%s: to=<%s>, orig_to=<%s>, relay=local, dsn=%s, status=%s (%s)", env->id,
-		    full, addr, r.dsn, r.status == DELIVER_OK ? "sent" :
+		log_info("%s: to=<%s>, orig_to=<%s>, relay=local, delay=%.2f, dsn=%s, status=%s (%s)",
+		    env->id, full, addr, clock_since(env->arrival), r.dsn, r.status == DELIVER_OK ? "sent" :
 		    r.status == DELIVER_TEMP ? "deferred" : "bounced", r.text);
 		if (r.status == DELIVER_OK)
 			ok = true;
@@ -161,8 +162,9 @@ local_request(struct local *l, int qsock, const struct ipc_deliver *d, int fd)
 			strlcpy(res.text, "queue file unreadable", sizeof(res.text));
 		} else {
 			deliver_rcpt(l, fd, &env, env.rcpt[d->idx[i]].addr, &res, d->redelivery != 0);
-			log_info("%s: to=<%s>, relay=%s, dsn=%s, status=%s (%s)", d->id,
-			    env.rcpt[d->idx[i]].addr, l->conf->lmtp[0] ? "lmtp" : "local", res.dsn,
+			log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", d->id,
+			    env.rcpt[d->idx[i]].addr, l->conf->lmtp[0] ? "lmtp" : "local",
+			    clock_since(env.arrival), res.dsn,
 			    res.status == DELIVER_OK ? "sent" :
 			    res.status == DELIVER_TEMP ? "deferred" : "bounced", res.text);
 		}

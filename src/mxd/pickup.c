@@ -134,8 +134,10 @@ pickup_one(struct qmgr *q, const char *name)
 	free(w);
 	if (unlinkat(q->dropdir, name, 0) == -1)
 		log_warn("maildrop/%s: unlink", name);
-	log_info("%s: uid=%u from=<%s>, size=%llu, nrcpt=%zu (queue active)", id,
-	    (unsigned)st.st_uid, env.from, (unsigned long long)env.size, env.nrcpt);
+	/* Postfix's pickup and qmgr lines, which pflogsumm counts. */
+	log_info_as("mxd/pickup", "%s: uid=%u from=<%s>", id, (unsigned)st.st_uid, env.from);
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", id, env.from,
+	    (unsigned long long)env.size, env.nrcpt);
 	qmgr_count(q, QSTAT_RECEIVED, 1);
 	queue_env_clear(&env);
 	return 0;
@@ -162,6 +164,8 @@ pickup_scan(struct qmgr *q)
 		log_warn("maildrop");
 		return;
 	}
+	/* The dup shares its position with dropdir: start from the top every time. */
+	rewinddir(dir);
 	/* Dot names are files being written; everything else is complete. */
 	while ((de = readdir(dir)) != NULL && n < PICKUP_BATCH)
 		if (de->d_name[0] != '.') {

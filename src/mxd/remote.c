@@ -485,15 +485,6 @@ status_word(enum deliver_status s)
 	return s == DELIVER_OK ? "sent" : s == DELIVER_TEMP ? "deferred" : "bounced";
 }
 
-static double
-delay_s(time_t arrival)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)(ts.tv_sec - arrival) + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 remote_job(struct remote *rm, int qsock, const struct ipc_deliver *d, int fd)
 {
@@ -566,9 +557,11 @@ reply:
 		strlcpy(r->dsn, res[i].dsn, sizeof(r->dsn));
 		strlcpy(r->text, res[i].text, sizeof(r->text));
 		strlcpy(r->relay, host, sizeof(r->relay));
-		log_info("%s: to=<%s>, relay=%s, delay=%.2f, tls=%s, dsn=%s, status=%s (%s)", d->id,
-		    i < n && rr == QUEUE_READ_OK ? rcpts[i] : "?", relay, delay_s(env.arrival),
-		    tls, res[i].dsn, status_word(res[i].status), res[i].text);
+		/* Postfix's shape (pflogsumm parses it); tls= after the status text. */
+		log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s), tls=%s",
+		    d->id, i < n && rr == QUEUE_READ_OK ? rcpts[i] : "?", relay,
+		    clock_since(env.arrival), res[i].dsn, status_word(res[i].status), res[i].text,
+		    tls);
 	}
 	queue_env_clear(&env);
 	if (ipc_send(qsock, IPC_DELIVERED, 0, out, sizeof(*out), -1) == -1)

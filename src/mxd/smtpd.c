@@ -1395,6 +1395,8 @@ qmgr_msg(void *arg, struct ipc_msg *m)
 		}
 	} else if (m->hdr.type == IPC_COMMITTED && s->state == SS_WAIT_COMMIT) {
 		if (q->err == 0) {
+			/* Postfix's pair of lines: pflogsumm counts "client=" as received. */
+			log_info("%s: client=unknown[%s]", s->qid, s->peer_host);
 			log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", s->qid,
 			    s->env.from, (unsigned long long)s->qw->data_octets, s->env.nrcpt);
 			reply(s, "250 2.0.0 Ok: queued as %s", s->qid);

@@ -21,3 +21,12 @@ clock_ms(void)
 {
 	return clock_us() / 1000u;
 }
+
+double
+clock_since(time_t t)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)(ts.tv_sec - t) + (double)ts.tv_nsec / 1e9;
+}

@@ -145,6 +145,16 @@ log_info(const char *fmt, ...)
 }
 
 void
+log_info_as(const char *prog, const char *fmt, ...)
+{
+	const char *saved = log_prog;
+
+	log_init(prog, log_debug_on);
+	LOG_BODY("", 0);
+	log_init(saved, log_debug_on);
+}
+
+void
 log_debug(const char *fmt, ...)
 {
 	if (!log_debug_on)

@@ -101,7 +101,7 @@ T_SENT=$SECONDS
 sink_wait one 1 $WAIT pref-1 && sink_wait one 1 $WAIT pref-2 && sink_wait one 1 $WAIT pref-3
 ok $? "preference: MX 10 (mx1, 127.0.1.1) received all 3 messages"
 log_wait "$(rcpt_re u@pref.$D sent)" $WAIT 3
-re="^.*(${Q_PREF// /|}): to=<u@pref\\.$D>, $(relay_re mx1.$D 127.0.1.1), delay=[0-9.]+s?, tls=none, dsn=2\\.[0-9]{1,3}\\.[0-9]{1,3}, status=sent \\(.+\\)\$"
+re="^.*(${Q_PREF// /|}): to=<u@pref\\.$D>, $(relay_re mx1.$D 127.0.1.1), delay=[0-9.]+s?, dsn=2\\.[0-9]{1,3}\\.[0-9]{1,3}, status=sent \\(.+\\), tls=none\$"
 is "$(log_count "$re")" 3 "preference: log lines have id, to, relay=mx1.${D}[127.0.1.1]:$SINKPORT, delay, tls=none, dsn=2.x.x, status=sent (reply)" ||
     log_show "u@pref"
 is "$(sink_any two)/$(sink_sessions two)" 0/0 "preference: MX 20 (mx2, 127.0.2.1) got no message and no session"

@@ -108,7 +108,7 @@ for d in $GOOD; do
 	wait_status "$d" sent 1
 	ok $? "u@$d: status=sent (all within 20 s)" || show_log "$d"
 	line=$(logline "$d" | grep 'status=sent ' | head -n 1)
-	want="relay=$(re "${HOST[$d]}[$DANE_NET.${ADDR[$d]}]:$DPORT"), delay=[0-9.]+, tls=${TLS[$d]}, dsn=2\\.0\\.0, status=sent "
+	want="relay=$(re "${HOST[$d]}[$DANE_NET.${ADDR[$d]}]:$DPORT"), delay=[0-9.]+, dsn=2\\.0\\.0, status=sent \\(.*\\), tls=${TLS[$d]}\$"
 	[[ $line =~ $want ]]
 	ok $? "u@$d: log says relay=${HOST[$d]}[$DANE_NET.${ADDR[$d]}]:$DPORT, tls=${TLS[$d]}, dsn=2.0.0" ||
 	    echo "#   got: $line"
