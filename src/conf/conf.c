@@ -25,6 +25,7 @@
  * (tab excepted) in a line is an error: no value ever legitimately holds one.
  */
 #include <sys/stat.h>
+
 #include <arpa/inet.h>
 
 #include <bsd/stdlib.h>
@@ -1029,4 +1030,26 @@ conf_in_relay_networks(const struct conf *c, const struct net_addr *a)
 		}
 	}
 	return false;
+}
+
+int
+conf_load_client(struct conf *c, const char *given, const char **used, char *err,
+    size_t errlen)
+{
+	const char	*path = given;
+	struct stat	 st;
+
+	*used = NULL;
+	if (path == NULL)
+		path = getenv("MXD_CONF");
+	if (path == NULL || path[0] == '\0') {
+		path = CONF_DEFAULT_PATH;
+		/* No config at all: mxd's documented defaults. */
+		if (stat(path, &st) == -1 && errno == ENOENT) {
+			conf_defaults(c);
+			return 0;
+		}
+	}
+	*used = path;
+	return conf_load(c, path, err, errlen);
 }

@@ -75,6 +75,15 @@ int	conf_load(struct conf *, const char *path, char *err, size_t errlen);
 /* Same from a string (the embedded default config of `make run`); name is used in errors. */
 int	conf_load_text(struct conf *, const char *name, const char *text, size_t len,
 	    char *err, size_t errlen);
+/*
+ * The clients' way to find mxd's config (mxctl, sendmail): given (-c/-C), else
+ * $MXD_CONF, else CONF_DEFAULT_PATH — or, when that does not exist, the defaults.
+ * Returns the path read (NULL for the defaults) in *used; -1 with err on a bad file.
+ */
+#define CONF_DEFAULT_PATH "/etc/mxd/mxd.conf"
+int	conf_load_client(struct conf *, const char *given, const char **used, char *err,
+	    size_t errlen);
+
 /* Durations: "30s", "5m", "4h", "5d", or bare seconds. 0 or -1. */
 int	conf_duration(const char *, unsigned *);
 bool	conf_is_local_domain(const struct conf *, const char *domain);

@@ -48,7 +48,6 @@
 #include "smtp/smtp.h"
 #include "util/json.h"
 
-#define DEFAULT_CONF	 "/etc/mxd/mxd.conf"
 #define LINE_MAX_ANSWER	 65536
 #define TIMEOUT_MS	 30000
 #define FIELDS_MAX	 12
@@ -607,19 +606,9 @@ static void
 load_conf(struct conf *c, const char *given)
 {
 	char		 err[CONF_LINE_MAX + 256];
-	const char	*path = given;
-	struct stat	 st;
+	const char	*used;
 
-	if (path == NULL)
-		path = getenv("MXD_CONF");
-	if (path == NULL || path[0] == '\0') {
-		path = DEFAULT_CONF;
-		if (stat(path, &st) == -1 && errno == ENOENT) {
-			conf_defaults(c);	/* no config: mxd's defaults */
-			return;
-		}
-	}
-	if (conf_load(c, path, err, sizeof(err)) == -1)
+	if (conf_load_client(c, given, &used, err, sizeof(err)) == -1)
 		die(EX_CONFIG, "%s", err);
 }
 

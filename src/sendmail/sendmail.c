@@ -50,7 +50,6 @@
 
 #include "sendmail/sendmail.h"
 
-#define DEFAULT_CONF	"/etc/mxd/mxd.conf"
 #define HEADER_SLACK	8192	/* fields sm_msg_finish() may add beyond max_message_size */
 
 enum sm_mode { M_DELIVER, M_SMTP, M_MAILQ, M_ALIASES, M_FLUSH, M_NOTHING };
@@ -293,22 +292,9 @@ next_arg:
 static void
 load_conf(struct sm_ctx *ctx, const char *given)
 {
-	char		 err[CONF_LINE_MAX + 256];
-	const char	*path = given;
-	struct stat	 st;
+	char err[CONF_LINE_MAX + 256];
 
-	if (path == NULL)
-		path = getenv("MXD_CONF");
-	if (path == NULL || path[0] == '\0') {
-		path = DEFAULT_CONF;
-		/* No config at all: the defaults, as mxd documents them. */
-		if (stat(path, &st) == -1 && errno == ENOENT) {
-			conf_defaults(&ctx->conf);
-			return;
-		}
-	}
-	ctx->conf_path = path;
-	if (conf_load(&ctx->conf, path, err, sizeof(err)) == -1)
+	if (conf_load_client(&ctx->conf, given, &ctx->conf_path, err, sizeof(err)) == -1)
 		die(EX_CONFIG, "%s", err);
 }
 
@@ -463,7 +449,7 @@ newaliases(struct sm_ctx *ctx)
 
 	if (ctx->conf.aliases[0] == '\0') {
 		printf("%s: no aliases file is configured (the aliases key of %s)\n", prog,
-		    ctx->conf_path ? ctx->conf_path : DEFAULT_CONF);
+		    ctx->conf_path ? ctx->conf_path : CONF_DEFAULT_PATH);
 		return EX_OK;
 	}
 	if (stat(ctx->conf.aliases, &st) == -1)
