@@ -172,7 +172,7 @@ ok $? "the queue settles (only the relayed message and the bounce to p@example.o
 	queue_ids | sed 's/^/#   left: /'
 grep '^S: 5' "$LAST" | sed 's/^S: /# refused: /'
 if grep -q '^C: RCPT TO:<"../x"@example.test>' "$LAST" && grep -A1 '^C: RCPT TO:<"../x"' "$LAST" | grep -q '^S: 250'; then
-	grep -q 'to=<"../x"@example.test>, relay=local, dsn=5\.[0-9.]*, status=bounced' "$M_LOG"
+	grep -q 'to=<"../x"@example.test>, relay=local, delay=[0-9.]*, dsn=5\.[0-9.]*, status=bounced' "$M_LOG"
 	ok $? "the accepted \"../x\" recipient bounces (5.x.x) at delivery" || grep '\.\./x' "$M_LOG" | sed 's/^/#   /'
 fi
 esc=$(find "$M_DIR" "$TMP" -maxdepth 3 \( -name 'escape*' -o -name '.hidden' -o -name 'x' \) 2>/dev/null)

@@ -38,7 +38,7 @@ ok $? "swaks: Maildir file is Return-Path, Delivered-To, Received (client, queue
     sed 's/^/#   /' "$TMP/md.out"
 grep -q "$QID: from=<sender@example.org>, size=[0-9]" "$M_LOG"
 ok $? "log: one line for the accepted message (id, from, size)"
-grep -q "$QID: to=<user@example.test>, relay=local, dsn=2\.[0-9.]*, status=sent" "$M_LOG"
+grep -q "$QID: to=<user@example.test>, relay=local, delay=[0-9.]*, dsn=2\.[0-9.]*, status=sent" "$M_LOG"
 ok $? "log: one line for the delivery (id, to, dsn, status)" || mxd_log_tail 10
 grep -q "connect from 127\.0\.0\.1" "$M_LOG"
 ok $? "log: one line per connection"
