@@ -286,25 +286,24 @@ static bool
 reply_addr(struct reply *r, const struct dns_name *owner, uint16_t qtype, uint8_t section,
     const struct net_addr *a)
 {
-	struct dns_rr *rr;
+	struct dns_rr	*rr;
+	const void	*src;
+	uint16_t	 len;
 
 	if (qtype == DNS_T_A && net_addr_family(a) == AF_INET) {
-		rr = reply_rr(r, owner, DNS_T_A, section);
-		if (rr == NULL)
-			return false;
-		rr->rdlen = 4;
-		memcpy(rr->u.a, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
-		return true;
-	}
-	if (qtype == DNS_T_AAAA && net_addr_family(a) == AF_INET6) {
-		rr = reply_rr(r, owner, DNS_T_AAAA, section);
-		if (rr == NULL)
-			return false;
-		rr->rdlen = 16;
-		memcpy(rr->u.aaaa, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16);
-		return true;
-	}
-	return false;
+		src = &((const struct sockaddr_in *)&a->ss)->sin_addr;
+		len = 4;
+	} else if (qtype == DNS_T_AAAA && net_addr_family(a) == AF_INET6) {
+		src = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+		len = 16;
+	} else
+		return false;
+	rr = reply_rr(r, owner, qtype, section);
+	if (rr == NULL)
+		return false;
+	rr->rdlen = len;
+	memcpy(qtype == DNS_T_A ? rr->u.a : rr->u.aaaa, src, len);
+	return true;
 }
 
 static bool
@@ -624,9 +623,14 @@ note_query(struct mxa *m, const struct qinfo *qi, bool tcp)
 		d->evil_asked = true;
 }
 
-/* Parses a query; -1 (counted) for anything that is not one standard query. */
+/*
+ * What every query from peer gets, over UDP or TCP: parsed into q, recorded, classified
+ * into qi, counted, and its true answer built in r. -1 (counted as malformed, q cleared)
+ * for anything that is not one standard query; else 0 and the caller clears q.
+ */
 static int
-parse_query(struct mxa *m, const uint8_t *p, size_t len, struct dns_msg *q)
+take_query(struct mxa *m, const uint8_t *p, size_t len, const struct net_addr *peer,
+    bool tcp, struct dns_msg *q, struct qinfo *qi, struct reply *r)
 {
 	const char *why;
 
@@ -642,6 +646,12 @@ parse_query(struct mxa *m, const uint8_t *p, size_t len, struct dns_msg *q)
 		m->malformed++;
 		return -1;
 	}
+	record(m, q, peer, tcp);
+	classify(m, q, qi);
+	note_query(m, qi, tcp);
+	if (qi->role == NR_OUT)
+		m->refused++;
+	answer_true(m, q, qi, r);
 	return 0;
 }
 
@@ -672,14 +682,8 @@ udp_query(struct mxa *m, const uint8_t *p, size_t len, const struct net_addr *pe
 	uint8_t		 out[ANS_MAX];
 	size_t		 n;
 
-	if (parse_query(m, p, len, &q) == -1)
+	if (take_query(m, p, len, peer, false, &q, &qi, &r) == -1)
 		return;
-	record(m, &q, peer, false);
-	classify(m, &q, &qi);
-	note_query(m, &qi, false);
-	if (qi.role == NR_OUT)
-		m->refused++;
-	answer_true(m, &q, &qi, &r);
 	n = reply_write(&r, out, sizeof(out));
 	if (qi.d != NULL && qi.d->purpose == DP_MATRIX && forge(m, &q, &qi, peer) &&
 	    qi.d->kind == AF_TC) {
@@ -816,14 +820,8 @@ tcp_query(struct mxa *m, struct mxa_dns_tcp *c, const uint8_t *p, size_t len)
 	uint8_t		 out[ANS_MAX];
 	size_t		 n;
 
-	if (parse_query(m, p, len, &q) == -1)
+	if (take_query(m, p, len, &c->peer, true, &q, &qi, &r) == -1)
 		return -1;	/* RFC 7766 §6.2.1: a malformed message ends the connection */
-	record(m, &q, &c->peer, true);
-	classify(m, &q, &qi);
-	note_query(m, &qi, true);
-	if (qi.role == NR_OUT)
-		m->refused++;
-	answer_true(m, &q, &qi, &r);
 	/* Over TCP the answer may be larger than the query said: no EDNS limit applies. */
 	n = reply_write(&r, out, sizeof(out));
 	dns_msg_clear(&q);

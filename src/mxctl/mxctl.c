@@ -130,6 +130,22 @@ xstrdup(const char *s)
 	return p;
 }
 
+/* p (n used of *cap elements of size octets) with room for one more: doubled, or first. */
+static void *
+xgrow(void *p, size_t n, size_t *cap, size_t first, size_t size)
+{
+	size_t	 c;
+
+	if (n < *cap)
+		return p;
+	c = *cap ? *cap * 2 : first;
+	p = reallocarray(p, c, size);
+	if (p == NULL)
+		die(EX_OSERR, "out of memory");
+	*cap = c;
+	return p;
+}
+
 /* --- the connection ------------------------------------------------------------------ */
 
 static void
@@ -517,15 +533,7 @@ do_listing(bool show)
 		} else if (strcmp(f[0], "R") == 0) {
 			if (nf != 5 || !m.used)
 				die(EX_PROTOCOL, "bad R line in the answer");
-			if (m.nr == m.cap) {
-				size_t	 cap = m.cap ? m.cap * 2 : 4;
-				void	*p = reallocarray(m.r, cap, sizeof(*m.r));
-
-				if (p == NULL)
-					die(EX_OSERR, "out of memory");
-				m.r = p;
-				m.cap = cap;
-			}
+			m.r = xgrow(m.r, m.nr, &m.cap, 4, sizeof(*m.r));
 			m.r[m.nr].addr = xstrdup(f[1]);
 			m.r[m.nr].state = xstrdup(f[2]);
 			m.r[m.nr].dsn = xstrdup(f[3]);
@@ -534,15 +542,7 @@ do_listing(bool show)
 		} else if (strcmp(f[0], "H") == 0) {
 			if (nf < 2 || !m.used)
 				die(EX_PROTOCOL, "bad H line in the answer");
-			if (m.nh == m.caph) {
-				size_t	 cap = m.caph ? m.caph * 2 : 16;
-				void	*p = reallocarray(m.hdr, cap, sizeof(*m.hdr));
-
-				if (p == NULL)
-					die(EX_OSERR, "out of memory");
-				m.hdr = p;
-				m.caph = cap;
-			}
+			m.hdr = xgrow(m.hdr, m.nh, &m.caph, 16, sizeof(*m.hdr));
 			/* A TAB in a header line would have been replaced; keep any rest. */
 			for (int k = 2; k < nf && k < FIELDS_MAX; k++)
 				f[k][-1] = ' ';

@@ -514,8 +514,11 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 		return;
 	}
 	if (!relay_allowed(s, &c->path)) {
-		log_info("reject: RCPT from %s: 554 5.7.1 relay access denied; to=<%s@%s>",
-		    s->peer_str, c->path.local, c->path.domain);
+		/* Postfix's line, which fail2ban's postfix filter matches. */
+		log_info("NOQUEUE: reject: RCPT from unknown[%s]: 554 5.7.1 <%s@%s>: Relay access "
+		    "denied; from=<%s> to=<%s@%s> proto=ESMTP helo=<%s>", s->peer_host,
+		    c->path.local, c->path.domain, s->env.from, c->path.local, c->path.domain,
+		    s->helo);
 		reply(s, "554 5.7.1 Relay access denied");
 		return;
 	}
@@ -681,7 +684,9 @@ auth_plain(struct session *s, const char *b64, size_t len)
 	if (ul == 0 || ul >= sizeof(s->user) || (zl > 0 && strcmp(authz, user) != 0) ||
 	    !conf_users_check(s->d->users, user, pass, pl)) {
 		s->auth_fails++;
-		log_warnx("%s: SASL PLAIN authentication failed", s->peer_str);
+		/* Postfix's line, which fail2ban's postfix-sasl filter matches. */
+		log_warnx("warning: unknown[%s]: SASL PLAIN authentication failed: "
+		    "authentication failure", s->peer_host);
 		reply(s, "535 5.7.8 Authentication credentials invalid");
 		if (s->auth_fails >= AUTH_FAIL_MAX) {
 			reply(s, "421 4.7.0 Too many failed authentications");
@@ -728,7 +733,8 @@ auth_login_step(struct session *s, const char *b64, size_t len)
 	s->state = SS_CMD;
 	if (!conf_users_check(s->d->users, s->auth_user, (const char *)buf, (size_t)n)) {
 		s->auth_fails++;
-		log_warnx("%s: SASL LOGIN authentication failed", s->peer_str);
+		log_warnx("warning: unknown[%s]: SASL LOGIN authentication failed: "
+		    "authentication failure", s->peer_host);
 		reply(s, "535 5.7.8 Authentication credentials invalid");
 		if (s->auth_fails >= AUTH_FAIL_MAX) {
 			reply(s, "421 4.7.0 Too many failed authentications");

@@ -127,7 +127,7 @@ session "relay from 127.0.0.2 (outside relay_networks) to a non-local domain -> 
     send='QUIT\r\n' reply=221
 md_wait "$(md_dir example.test relayed)" 1 10
 ok $? "from 127.0.0.2 a local recipient still gets the message"
-grep -q 'relay access denied; to=<victim@remote.example>' "$M_LOG"
+grep -q 'NOQUEUE: reject: RCPT from unknown\[127.0.0.2\]: 554 5.7.1 <victim@remote.example>: Relay access denied; from=<.*> to=<victim@remote.example>' "$M_LOG"
 ok $? "log: the refused relay attempt is logged"
 session "relay from 127.0.0.1 (in relay_networks) -> 250; the message stays queued" \
     greet send='EHLO inside.test\r\n' reply=250 send='MAIL FROM:<app@example.test>\r\n' reply=250 \

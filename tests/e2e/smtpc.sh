@@ -14,7 +14,7 @@
 # STARTTLS opportunistic and its fallback, DANE-EE 3 1 1 and DANE-TA 2 0 1 with test
 # certificates (matching, wrong hash, wrong name, usages 0/1 only, STARTTLS missing or
 # refused, plaintext injected after 220). LMTP, the client's other mode, through
-# lmtp_deliver() (tests/tools/lmtpdeliver) against smtpfake.py --lmtp on a unix socket and
+# lmtp_deliver() (tests/tools/smtpcdrive -L) against smtpfake.py --lmtp on a unix socket and
 # on TCP: LHLO, one reply per recipient after "." (RFC 2033 §4.2), no STARTTLS, HELO or DSN
 # parameters, SMTPUTF8 only for non-ASCII addresses, a refused session TEMP, a 354 with no
 # recipient accepted, a 421 among the replies, bad or missing targets. (Dovecot:
@@ -29,15 +29,12 @@ set -u
 e2e_init
 
 DRIVE=$BUILD/tests/smtpcdrive
-LD=$BUILD/tests/lmtpdeliver
 FAKE=$ROOT/tests/fakes/smtpfake.py
 SINK=${SINK:-/usr/sbin/smtp-sink}
 RUN_MAX=30		# seconds: guard on any one smtpcdrive run
 SAN_RE='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: (Address|Undefined|Leak)Sanitizer'
 
-for t in "$DRIVE" "$LD"; do
-	[ -x "$t" ] || bail "$t not built (make BUILD=${BUILD#"$ROOT"/} SAN=1 tests)"
-done
+[ -x "$DRIVE" ] || bail "$DRIVE not built (make BUILD=${BUILD#"$ROOT"/} SAN=1 tests)"
 command -v python3 >/dev/null || bail "python3 not found"
 command -v openssl >/dev/null || bail "openssl not found"
 chmod 711 "$TMP"
@@ -47,20 +44,17 @@ export PYTHONDONTWRITEBYTECODE=1
 OUT=
 RC=
 ELAPSED=
-# client BIN ARGS... < message: runs smtpcdrive or lmtpdeliver, sets OUT (its lines), RC
-# and ELAPSED (ms).
-client() {
-	local t0 bin=$1
-	shift
+# drive ARGS... < message: runs smtpcdrive, sets OUT (its lines), RC and ELAPSED (ms).
+drive() {
+	local t0
 	t0=$(date +%s%N)
-	OUT=$(timeout -k 2 "$RUN_MAX" "$bin" "$@" 2>"$TMP/drive.err")
+	OUT=$(timeout -k 2 "$RUN_MAX" "$DRIVE" "$@" 2>"$TMP/drive.err")
 	RC=$?
 	ELAPSED=$((($(date +%s%N) - t0) / 1000000))
 	cat "$TMP/drive.err" >>"$TMP/all.err"
 	[ -s "$TMP/drive.err" ] && sed 's/^/#   stderr: /' "$TMP/drive.err" | head -20
 	return 0
 }
-drive() { client "$DRIVE" "$@"; }
 # field KEY N: the Nth tab-separated field of the first line whose first field is KEY
 field() {
 	printf '%s\n' "$OUT" | awk -F'\t' -v r="$1" -v n="$2" '$1 == r { print $n; exit }'
@@ -509,8 +503,8 @@ is "$(field a@x.test 2) $(field usable 2)" "ok no" "TLS session closed while idl
 
 # === LMTP: lmtp_deliver(), the client in its LMTP mode =======================================
 LSOCK=$TMP/lmtp.sock
-# run_lmtp LMTPDELIVER ARGS... < message: smtpfake --lmtp with FA on the unix socket LSOCK,
-# lmtpdeliver to unix:LSOCK for RCPTS, the fake stopped.
+# run_lmtp ARGS... < message: smtpfake --lmtp with FA on the unix socket LSOCK,
+# smtpcdrive -L ARGS to unix:LSOCK for RCPTS, the fake stopped.
 run_lmtp() {
 	FN=$((FN + 1))
 	FLOG=$TMP/fake.$FN.log
@@ -518,7 +512,7 @@ run_lmtp() {
 	spawn python3 "$FAKE" --unix "$LSOCK" --lmtp --ready "$TMP/ready" --log "$FLOG" "${FA[@]}"
 	FPID=$SPAWNED_PID
 	wait_file "$TMP/ready" 10 || bail "smtpfake --lmtp did not start"
-	client "$LD" -s "unix:$LSOCK" -f sender@example.com "$@" "${RCPTS[@]}"
+	drive -L -f sender@example.com "$@" "unix:$LSOCK" "${RCPTS[@]}"
 	sleep 0.1
 	fake_stop
 }
@@ -579,21 +573,21 @@ ok $? "... no QUIT after the 421"
 
 RCPTS=(a@x.test b@x.test)
 FA=(--mode nodotreply)
-run_lmtp -t 2 <"$MSG"
+run_lmtp -s 2 <"$MSG"
 is "$RC $(field a@x.test 2)/$(field a@x.test 3) $(field b@x.test 2)" "75 temp/4.4.2 temp" \
     "LMTP: no reply after '.': temp 4.4.2 for all"
 cmp_ok "$ELAPSED" -lt 8000 "... after the 2 s timeout (${ELAPSED} ms)"
 
 FA=(--lmtp)
 fake "${FA[@]}"
-client "$LD" -s "127.0.0.1:$FPORT" a@x.test <"$MSG"
+drive -L "127.0.0.1:$FPORT" a@x.test <"$MSG"
 fake_stop
 is "$RC $(field a@x.test 2)" "0 ok" "LMTP over TCP (ADDR:PORT): delivered"
 logged "C: LHLO localhost"
 ok $? "... with LHLO"
-client "$LD" -s "nonsense" a@x.test <"$MSG"
+drive -L nonsense a@x.test <"$MSG"
 is "$RC $(field a@x.test 2)/$(field a@x.test 3)" "75 temp/4.3.5" "LMTP: malformed target: temp 4.3.5"
-client "$LD" -s "unix:$TMP/no-such-socket" a@x.test <"$MSG"
+drive -L "unix:$TMP/no-such-socket" a@x.test <"$MSG"
 is "$RC $(field a@x.test 2)/$(field a@x.test 3)" "75 temp/4.4.1" "LMTP: no socket: temp 4.4.1"
 case $(field a@x.test 4) in
 "connect to unix:$TMP/no-such-socket: "*) pass "... the text names the socket" ;;

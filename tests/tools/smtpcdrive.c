@@ -1,10 +1,13 @@
 /*
- * smtpcdrive — a small CLI around the outbound SMTP client (src/queue/queue_smtp.c), for
- * its end-to-end test (tests/e2e/smtpc.sh) against smtp-sink and tests/fakes/smtpfake.py.
+ * smtpcdrive — a small CLI around the outbound SMTP client (src/queue/queue_smtp.c) and
+ * its LMTP mode lmtp_deliver(), for the end-to-end tests tests/e2e/smtpc.sh (smtp-sink,
+ * tests/fakes/smtpfake.py) and tests/e2e/lmtp_dovecot.sh (a real Dovecot, a fake).
  *
  *   smtpcdrive [-T none|may|dane] [-t USAGE:SEL:MTYPE:HEX]... [-n PEERNAME] [-r] [-w MS]
  *              [-f FROM] [-H HELO] [-s SECONDS] [-8] [-u] [-R FULL|HDRS] [-E ENVID]
  *              [-N NOTIFY] [-O ORCPT] [-x N] ADDR:PORT RCPT... < message
+ *   smtpcdrive -L [-f FROM] [-H LHLO] [-s SECONDS] [-8] [-u] [-E ENVID] [-x N]
+ *              unix:PATH|ADDR:PORT RCPT... < message
  *
  * It reads a message from stdin (LF or CRLF line ends, stored with CRLF as smtpd stores
  * it, at most 50 MB), writes a queue file for it with struct queue_w (an unlinked temp
@@ -15,14 +18,19 @@
  * domain); -N (SUCCESS,FAILURE,DELAY or NEVER) and -O ("rfc822;addr") go on every
  * recipient's envelope entry, -R and -E on the envelope (RFC 3461).
  *
+ * With -L it instead hands the queue file to lmtp_deliver(TARGET) for all recipients at
+ * once (LHLO defaults to "localhost"; -E shows LMTP does not pass an ENVID on); -T, -t
+ * and -r are usage errors then, and only the RCPT lines below are printed.
+ *
  * Output, tab-separated:
  *   open   ok|temp|perm  DSN  TEXT          only when smtpc_open() failed
  *   tls    STATE         PEER               after a successful open
  *   RCPT   ok|temp|perm  DSN  TEXT          one per recipient per send
  *   send   N             0|-1               after each send: smtpc_send()'s result
  *   usable yes|no                            before a second send (-r)
- * Exit status: 0 when every send returned 0, 75 (EX_TEMPFAIL) when the open failed or a
- * send returned -1, 64 on a usage error, 74 on a local I/O error.
+ * Exit status: 0 when every send (or lmtp_deliver()) returned 0, whatever the recipients'
+ * statuses; 75 (EX_TEMPFAIL) when the open failed or a send returned -1, 64 on a usage
+ * error, 74 on a local I/O error.
  */
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
@@ -51,7 +59,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: smtpcdrive [-T none|may|dane] [-t U:S:M:HEX]... [-n PEERNAME] "
 	    "[-r] [-w MS] [-f FROM] [-H HELO] [-s SECONDS] [-8] [-u] [-R FULL|HDRS] "
-	    "[-E ENVID] [-N NOTIFY] [-O ORCPT] [-x N] ADDR:PORT RCPT... < message\n");
+	    "[-E ENVID] [-N NOTIFY] [-O ORCPT] [-x N] ADDR:PORT RCPT... < message\n"
+	    "       smtpcdrive -L [-f FROM] [-H LHLO] [-s SECONDS] [-8] [-u] [-E ENVID] "
+	    "[-x N] TARGET RCPT... < message\n");
 	exit(EX_USAGE);
 }
 
@@ -174,6 +184,17 @@ status_word(enum deliver_status s)
 	return s == DELIVER_OK ? "ok" : s == DELIVER_TEMP ? "temp" : "perm";
 }
 
+/* One "RCPT<TAB>ok|temp|perm<TAB>DSN<TAB>TEXT" line per recipient. */
+static void
+print_results(char *const *rcpts, size_t n, const struct deliver_result *res)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		printf("%s\t%s\t%s\t%s\n", rcpts[i], status_word(res[i].status), res[i].dsn,
+		    res[i].text);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -185,11 +206,11 @@ main(int argc, char *argv[])
 	struct net_addr		 addr;
 	struct smtpc		*sc;
 	SSL_CTX			*ctx = NULL;
-	const char		*errstr, *orcpt = NULL;
+	const char		*errstr, *orcpt = NULL, *target, *helo = NULL;
 	char			 tmpl[] = "/tmp/smtpcdrive.XXXXXX", err[256];
 	long long		 cut = 0, timeout = 10, wait_ms = 0;
 	unsigned		 notify = 0;
-	bool			 twice = false;
+	bool			 twice = false, lmtp = false;
 	int			 ch, fd, rc = 0, r, round;
 	size_t			 i, n;
 	off_t			 end;
@@ -197,11 +218,13 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	memset(&env, 0, sizeof(env));
 	memset(&o, 0, sizeof(o));
-	o.helo = "client.test";
 	o.tls = SMTPC_TLS_NONE;
 	strlcpy(env.from, "sender@example.com", sizeof(env.from));
-	while ((ch = getopt(argc, argv, "T:t:n:rw:f:H:s:8uR:E:N:O:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "LT:t:n:rw:f:H:s:8uR:E:N:O:x:")) != -1) {
 		switch (ch) {
+		case 'L':
+			lmtp = true;
+			break;
 		case 'T':
 			if (strcmp(optarg, "none") == 0)
 				o.tls = SMTPC_TLS_NONE;
@@ -233,7 +256,7 @@ main(int argc, char *argv[])
 				usage();
 			break;
 		case 'H':
-			o.helo = optarg;
+			helo = optarg;
 			break;
 		case 's':
 			timeout = strtonum(optarg, 1, 3600, &errstr);
@@ -277,13 +300,17 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 2 || argc - 1 > SD_RCPT_MAX)
 		usage();
-	if (net_addr_parse(argv[0], 25, &addr) == -1) {
+	if (lmtp && (o.tls != SMTPC_TLS_NONE || o.ntlsa > 0 || twice))
+		usage();
+	if (!lmtp && net_addr_parse(argv[0], 25, &addr) == -1) {
 		fprintf(stderr, "smtpcdrive: bad address %s\n", argv[0]);
 		usage();
 	}
+	target = argv[0];
 	argv++;
 	argc--;
 	n = (size_t)argc;
+	o.helo = helo != NULL ? helo : lmtp ? "localhost" : "client.test";
 	o.timeout_s = (unsigned)timeout;
 	o.tlsa = tlsa;
 
@@ -329,6 +356,13 @@ main(int argc, char *argv[])
 	res = calloc(n, sizeof(*res));
 	if (res == NULL)
 		return EX_OSERR;
+	if (lmtp) {
+		r = lmtp_deliver(target, o.helo, fd, &env,
+		    (const char *const *)argv, n, res, o.timeout_s);
+		print_results(argv, n, res);
+		rc = r == 0 ? 0 : EX_TEMPFAIL;
+		goto done;
+	}
 	sc = smtpc_open(&addr, &o, &fail);
 	if (sc == NULL) {
 		printf("open\t%s\t%s\t%s\n", status_word(fail.status), fail.dsn, fail.text);
@@ -346,9 +380,7 @@ main(int argc, char *argv[])
 			printf("usable\t%s\n", smtpc_usable(sc) ? "yes" : "no");
 		}
 		r = smtpc_send(sc, fd, &env, (const char *const *)argv, n, res);
-		for (i = 0; i < n; i++)
-			printf("%s\t%s\t%s\t%s\n", argv[i], status_word(res[i].status), res[i].dsn,
-			    res[i].text);
+		print_results(argv, n, res);
 		printf("send\t%d\t%d\n", round, r);
 		if (r != 0)
 			rc = EX_TEMPFAIL;
