@@ -161,6 +161,18 @@ diag "mxd matrix: $(jq_py mxd '" ".join("%s=%s" % kv for kv in acc.items())')"
 cmp_ok "$(jq_py mxd 'd["race"]["rounds"]')" -ge 1 "mxd: the blind race ran"
 is "$(jq_py mxd 'd["race"]["successes"]')" 0 "mxd: the blind race never wins"
 cmp_ok "$(jq_py mxd 'd["nq"]')" -ge 60 "mxd: at least 60 queries recorded"
+
+# --- (d) bounce mode: the lookups come from mxd's DSNs to a sender at the audit zone ----------
+# mxd accepts "../x"@example.test and the Maildir refuses it at delivery (5.1.1): the bounce
+# goes to b@R.ZONE, whose MX mxd must resolve.
+audit bounce -m bounce -s "127.0.0.1:$M_PORT" -r '"../x"@example.test' -N mxd-bounce -n 20 \
+    -T 60 --no-race
+is "$RC" 0 "bounce mode against mxd: exit 0" || sed 's/^/#   /' "$TMP/bounce.err" | tail -n 20
+cmp_ok "$(jq_py bounce 'd["ids"]["n"]')" -ge 20 "bounce mode: 20 lookups triggered by bounces"
+is "$(jq_py bounce '[k for k, v in acc.items() if v == "accepted"]')" "[]" \
+    "bounce mode: no forgery accepted"
+grep -q 'sender non-delivery notification' "$M_LOG"
+ok $? "bounce mode: the lookups came from mxd's non-delivery notifications"
 mxd_stop
 diag "total ${SECONDS}s"
 done_testing
