@@ -5,8 +5,10 @@
  * TAB-separated fields, the first "OK" or "ERR reason" — and the server closes.
  *
  * Who may do what is decided from SO_PEERCRED, never from anything the client says:
- * queue, show and status are for everyone (as Postfix's mailq is); flush, delete, hold
- * and release only for root and the mail user. Every field written is stripped of TAB,
+ * queue and status are for everyone (as Postfix's mailq is); show (the headers: the
+ * message's content), flush, delete, hold and release only for root and the mail user.
+ * Other users get at most CTL_CONN_UID connections each, and CTL_CONN_ADMIN slots are kept
+ * for the admins, so no user can crowd them out. Every field written is stripped of TAB,
  * CR, LF and other control octets, so no queue content can forge a line or a field.
  * Connections are bounded (CTL_CONN_MAX), and so is each answer (built in memory once,
  * written without blocking the queue manager).
@@ -31,7 +33,10 @@
 
 #define CTL_LINE_MAX	512
 #define CTL_CONN_MAX	16
+#define CTL_CONN_ADMIN	4		/* slots only root and the mail user may take */
+#define CTL_CONN_UID	2		/* connections at once per other user */
 #define CTL_TIMEOUT_MS	10000
+#define CTL_REQUEST_MS	2000		/* for the request line */
 #define CTL_HEADERS_MAX	200
 
 struct ctl_conn {
@@ -47,10 +52,27 @@ struct ctl_conn {
 };
 
 static unsigned ctl_nconn;
+static struct ctl_conn *ctl_conns[CTL_CONN_MAX];	/* who is connected, for the limits */
+
+static bool
+ctl_room(uid_t uid)
+{
+	unsigned same = 0;
+
+	if (uid == 0 || uid == geteuid())
+		return ctl_nconn < CTL_CONN_MAX;
+	for (size_t i = 0; i < CTL_CONN_MAX; i++)
+		if (ctl_conns[i] != NULL && ctl_conns[i]->uid == uid)
+			same++;
+	return ctl_nconn < CTL_CONN_MAX - CTL_CONN_ADMIN && same < CTL_CONN_UID;
+}
 
 static void
 ctl_close(struct ctl_conn *c)
 {
+	for (size_t i = 0; i < CTL_CONN_MAX; i++)
+		if (ctl_conns[i] == c)
+			ctl_conns[i] = NULL;
 	ev_io_stop(c->q->loop, &c->io);
 	ev_timer_stop(c->q->loop, &c->timer);
 	close(c->fd);
@@ -249,6 +271,14 @@ ctl_exec(struct ctl_conn *c, FILE *f)
 		    "release ID\n", f);
 		return;
 	}
+	if (strcmp(cmd, "show") != 0 && strcmp(cmd, "flush") != 0 && strcmp(cmd, "hold") != 0 &&
+	    strcmp(cmd, "release") != 0 && strcmp(cmd, "delete") != 0) {
+		fputs("ERR unknown command\n", f);
+		return;
+	}
+	/* Every command on one message is an admin's: whether it exists is not told either. */
+	if (!admin)
+		goto perm;
 	m = qmsg_find(q, arg);
 	if (m == NULL || !m->committed || m->deleted) {
 		fputs("ERR no such message\n", f);
@@ -266,8 +296,6 @@ ctl_exec(struct ctl_conn *c, FILE *f)
 		(void)queue_file_read(m->fd, &(struct queue_env){ 0 }, ctl_hdr_data, &h);
 		return;
 	}
-	if (!admin)
-		goto perm;
 	if (strcmp(cmd, "flush") == 0) {
 		fprintf(f, "OK\t%u\n", ctl_flush_one(q, m) ? 1 : 0);
 	} else if (strcmp(cmd, "hold") == 0) {
@@ -356,6 +384,8 @@ ctl_io_cb(struct ev_io *io, int events, void *arg)
 	*nl = '\0';
 	if (nl > c->line && nl[-1] == '\r')
 		nl[-1] = '\0';
+	/* The request is in: the answer gets the longer time to be read. */
+	ev_timer_start(c->q->loop, &c->timer, CTL_TIMEOUT_MS);
 	ctl_answer(c);
 }
 
@@ -378,19 +408,23 @@ ctl_accept(struct ev_io *io, int events, void *arg)
 	(void)io;
 	(void)events;
 	while ((fd = accept4(q->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
-		if (ctl_nconn >= CTL_CONN_MAX ||
-		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1 ||
-		    (c = calloc(1, sizeof(*c))) == NULL) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1 ||
+		    !ctl_room(cr.uid) || (c = calloc(1, sizeof(*c))) == NULL) {
 			close(fd);
 			continue;
 		}
 		ctl_nconn++;
+		for (size_t i = 0; i < CTL_CONN_MAX; i++)
+			if (ctl_conns[i] == NULL) {
+				ctl_conns[i] = c;
+				break;
+			}
 		c->q = q;
 		c->fd = fd;
 		c->uid = cr.uid;
 		ev_io_init(&c->io, fd, ctl_io_cb, c);
 		ev_timer_init(&c->timer, ctl_timeout, c);
-		ev_timer_start(q->loop, &c->timer, CTL_TIMEOUT_MS);
+		ev_timer_start(q->loop, &c->timer, CTL_REQUEST_MS);
 		if (ev_io_set(q->loop, &c->io, EV_READ) == -1)
 			ctl_close(c);
 	}

@@ -97,17 +97,24 @@ demo_conf(struct mxd *mxd, char *err, size_t errlen)
 static void
 make_dir(const struct mxd *mxd, const char *path, mode_t mode)
 {
-	struct stat st;
+	struct stat	st;
+	int		fd;
 
 	if (mkdir(path, mode) == -1 && errno != EEXIST)
 		fatal("mkdir %s", path);
-	if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
-		fatalx("%s: not a directory", path);
-	if (mxd->root && chown(path, mxd->uid, mxd->gid) == -1)
+	/*
+	 * Through a descriptor, never the name again: the spool belongs to the mail user, who
+	 * could swap a name for a symbolic link between a check and a chown by path.
+	 */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) == -1)
+		fatal("%s: not a directory", path);
+	if (mxd->root && fchown(fd, mxd->uid, mxd->gid) == -1)
 		fatal("chown %s", path);
 	/* The mode exactly, whatever the umask was (maildrop needs its sticky bit). */
-	if ((st.st_mode & 07777) != mode && chmod(path, mode) == -1)
+	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) == -1)
 		fatal("chmod %s", path);
+	close(fd);
 }
 
 static void

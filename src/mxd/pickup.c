@@ -33,12 +33,68 @@
 #define PICKUP_SCAN_MS	30000
 #define PICKUP_BATCH	256		/* files per scan; the rest wait for the next */
 
-/* Copies the message data into the new queue file. */
+struct pickup_copy {
+	struct queue_w	*w;
+	uint64_t	 left;		/* octets the message may still have */
+	bool		 too_big;
+};
+
+/* Copies the message data into the new queue file, never more than max_message_size: the
+   file may have grown since it was checked (its owner can still write to it). */
 static int
 pickup_data(void *arg, const void *p, size_t n)
 {
-	queue_w_data(arg, p, n);
+	struct pickup_copy *c = arg;
+
+	if (n > c->left) {
+		c->too_big = true;
+		return -1;
+	}
+	c->left -= n;
+	queue_w_data(c->w, p, n);
 	return 0;
+}
+
+/*
+ * The envelope of a drop file is a local user's word: every field must be what smtpd
+ * itself would have accepted, so nothing in it can become a command to the next server.
+ */
+static bool
+pickup_path_ok(const char *addr, unsigned flags)
+{
+	char			 buf[SMTP_ADDR_MAX + 3];
+	struct smtp_path	 p;
+	struct smtp_perr	 e;
+	int			 n;
+
+	n = snprintf(buf, sizeof(buf), "<%s>", addr);
+	return n > 0 && (size_t)n < sizeof(buf) &&
+	    smtp_path_parse(buf, (size_t)n, flags, &p, &e) == n;
+}
+
+static bool
+pickup_text_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static const char *
+pickup_env_bad(const struct queue_env *env)
+{
+	if (!pickup_path_ok(env->from, SMTP_PATH_NULL | SMTP_PATH_UTF8))
+		return "bad sender address";
+	if (!pickup_text_ok(env->envid))
+		return "bad ENVID";
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		if (!pickup_path_ok(env->rcpt[i].addr, SMTP_PATH_UTF8 | SMTP_PATH_POSTMASTER))
+			return "bad recipient address";
+		if (!pickup_text_ok(env->rcpt[i].orcpt))
+			return "bad ORCPT";
+	}
+	return NULL;
 }
 
 static void
@@ -50,7 +106,8 @@ pickup_reject(struct qmgr *q, const char *name, const char *why)
 	(void)snprintf(dst, sizeof(dst), "corrupt/maildrop.%s", name);
 	if (renameat(q->dropdir, name, q->spooldir, dst) == -1) {
 		log_warn("maildrop/%s: move to corrupt/", name);
-		(void)unlinkat(q->dropdir, name, 0);
+		if (unlinkat(q->dropdir, name, 0) == -1 && errno == EISDIR)
+			(void)unlinkat(q->dropdir, name, AT_REMOVEDIR);
 	}
 }
 
@@ -60,6 +117,7 @@ pickup_one(struct qmgr *q, const char *name)
 {
 	struct queue_env	 env;
 	struct queue_w		*w;
+	struct pickup_copy	 copy;
 	struct qmsg		*m;
 	struct stat		 st;
 	enum queue_read_res	 r;
@@ -70,12 +128,13 @@ pickup_one(struct qmgr *q, const char *name)
 	if (fd == -1) {
 		if (errno == ENOENT)
 			return 0;
-		if (errno == ELOOP) {
-			pickup_reject(q, name, "a symbolic link");
-			return 0;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+			log_warn("maildrop/%s", name);
+			return -1;	/* ours, not the file's: try again later */
 		}
-		log_warn("maildrop/%s", name);
-		return -1;
+		/* A symbolic link, a file we may not read, ...: never tried again. */
+		pickup_reject(q, name, errno == ELOOP ? "a symbolic link" : strerror(errno));
+		return 0;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    (uint64_t)st.st_size > q->conf->max_message_size + (uint64_t)QUEUE_RCPT_MAX * 1024) {
@@ -86,15 +145,14 @@ pickup_one(struct qmgr *q, const char *name)
 	memset(&env, 0, sizeof(env));
 	r = queue_file_read(fd, &env, NULL, NULL);
 	if (r != QUEUE_READ_OK || env.nrcpt == 0 ||
-	    env.nrcpt > q->conf->max_recipients) {
+	    env.nrcpt > q->conf->max_recipients || pickup_env_bad(&env) != NULL) {
+		const char *why = r != QUEUE_READ_OK ? "not a complete queue file" :
+		    env.nrcpt == 0 || env.nrcpt > q->conf->max_recipients ?
+		    "no or too many recipients" : pickup_env_bad(&env);
+
 		queue_env_clear(&env);
 		close(fd);
-		if (r == QUEUE_READ_IOERR) {
-			log_warn("maildrop/%s: read", name);
-			return -1;
-		}
-		pickup_reject(q, name, r == QUEUE_READ_OK ? "no or too many recipients" :
-		    "not a complete queue file");
+		pickup_reject(q, name, why);
 		return 0;
 	}
 	m = qmgr_file_new(q);
@@ -117,14 +175,25 @@ pickup_one(struct qmgr *q, const char *name)
 	env.auth[0] = '\0';
 	queue_w_init(w, m->fd);
 	queue_w_env(w, &env);
-	r = queue_file_read(fd, &(struct queue_env){ 0 }, pickup_data, w);
+	copy.w = w;
+	copy.left = q->conf->max_message_size;
+	copy.too_big = false;
+	r = queue_file_read(fd, &(struct queue_env){ 0 }, pickup_data, &copy);
 	close(fd);
 	strlcpy(id, m->id, sizeof(id));
 	if (r != QUEUE_READ_OK || queue_w_end(w) == -1) {
-		log_warn("maildrop/%s: copying into the queue", name);
 		(void)unlinkat(q->tmpdir, m->id, 0);
 		close(m->fd);
 		free(m);
+		if (r != QUEUE_READ_OK) {
+			/* Changed under us, or too big now: it is not taken. */
+			pickup_reject(q, name, copy.too_big ? "larger than max_message_size" :
+			    "changed while it was read");
+			free(w);
+			queue_env_clear(&env);
+			return 0;
+		}
+		log_warn("maildrop/%s: copying into the queue", name);
 		goto fail;
 	}
 	if (qmgr_file_commit(q, m) == -1) {	/* m is consumed either way */
@@ -154,6 +223,7 @@ pickup_scan(struct qmgr *q)
 	struct dirent	*de;
 	int		 dfd;
 	unsigned	 n = 0;
+	bool		 failed = false;
 
 	if (q->dropdir == -1 || q->stopping)
 		return;
@@ -169,12 +239,14 @@ pickup_scan(struct qmgr *q)
 	/* Dot names are files being written; everything else is complete. */
 	while ((de = readdir(dir)) != NULL && n < PICKUP_BATCH)
 		if (de->d_name[0] != '.') {
-			(void)pickup_one(q, de->d_name);
+			if (pickup_one(q, de->d_name) == -1)
+				failed = true;
 			n++;
 		}
 	closedir(dir);
 	qmgr_dispatch(q);
-	if (n == PICKUP_BATCH)
+	/* More waiting: go on at once, unless something failed (then the regular scan). */
+	if (n == PICKUP_BATCH && !failed)
 		ev_timer_start(q->loop, &q->drop_timer, 0);
 }
 

@@ -530,6 +530,23 @@ job_send(int fd, const struct job *j)
 
 static void worker_died(struct qmgr *, struct worker *);
 
+/*
+ * A waiting job of a message held or deleted since (mxctl) is not sent: its recipients stay
+ * as they were. True when j was dropped (and freed).
+ */
+static bool
+job_dropped(struct qmgr *q, struct job *j)
+{
+	struct qmsg *m = j->m;
+
+	if (!m->held && !m->deleted)
+		return false;
+	free(j);
+	if (--m->inflight == 0)
+		qmsg_attempt_end(q, m);
+	return true;
+}
+
 /* The idle worker for d: one with a session open to it, else one with none, else any. */
 static struct worker *
 worker_pick(struct qmgr *q, const struct dest *d)
@@ -553,8 +570,10 @@ qmgr_dispatch(struct qmgr *q)
 	struct dest	*d;
 	struct job	*j;
 
-	if (q->local_job == NULL && (j = TAILQ_FIRST(&q->local_jobs)) != NULL) {
+	while (q->local_job == NULL && (j = TAILQ_FIRST(&q->local_jobs)) != NULL) {
 		TAILQ_REMOVE(&q->local_jobs, j, entry);
+		if (job_dropped(q, j))
+			continue;
 		if (job_send(q->local, j) == -1)
 			fatal("send to the local delivery agent");
 		q->local_job = j;
@@ -564,6 +583,10 @@ qmgr_dispatch(struct qmgr *q)
 		d->on_ready = false;
 		j = TAILQ_FIRST(&d->jobs);
 		TAILQ_REMOVE(&d->jobs, j, entry);
+		if (job_dropped(q, j)) {
+			dest_update(q, d);
+			continue;
+		}
 		w = worker_pick(q, d);
 		TAILQ_REMOVE(&q->idle, w, idle);
 		w->job = j;

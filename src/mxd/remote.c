@@ -101,8 +101,11 @@ load_ifaddrs(struct remote *rm)
 	struct ifaddrs *ifa, *i;
 	size_t		n = 0;
 
-	if (getifaddrs(&ifa) == -1)
+	if (getifaddrs(&ifa) == -1) {
+		log_warn("getifaddrs: mail loops through a wildcard listener are found by "
+		    "loopback and our hostname only");
 		return;
+	}
 	for (i = ifa; i != NULL; i = i->ifa_next)
 		if (i->ifa_addr != NULL && (i->ifa_addr->sa_family == AF_INET ||
 		    i->ifa_addr->sa_family == AF_INET6))

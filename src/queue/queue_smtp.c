@@ -68,6 +68,7 @@
 
 #include <bsd/string.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -1283,6 +1284,11 @@ rcpt_cmd(const struct smtpc *c, const struct queue_env *env, const char *rcpt, c
 			k += strlcpy(cmd + k, first ? "DELAY" : ",DELAY", len - k);
 	}
 	semi = strchr(qr->orcpt, ';');
+	/* RFC 3461 §4.2: addr-type is an atom. Anything else (CR, LF, SP: a forged command)
+	   is not sent: the envelope may come from a local user's drop file. */
+	for (const char *t = qr->orcpt; semi != NULL && t < semi; t++)
+		if (!isalnum((unsigned char)*t) && *t != '-' && *t != '_' && *t != '.')
+			semi = NULL;
 	if (semi != NULL && semi > qr->orcpt && k < len) {
 		/* addr-type ";" xtext: the type as stored, the address re-encoded. */
 		xtext(xt, sizeof(xt), semi + 1);

@@ -45,7 +45,7 @@ log_open(const char *dest)
 		log_syslog = true;
 		return 0;
 	}
-	fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd == -1)
 		return -1;
 	log_file = true;
@@ -99,6 +99,11 @@ log_vline(const char *tag, int err, const char *fmt, va_list ap)
 	}
 	if (len >= sizeof(line) - 1)
 		len = sizeof(line) - 2;
+	/* One event, one line: control octets from the network or a local user (a CR or LF
+	   in an address or a file name) can never forge a line of their own. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	if (log_syslog) {
 		/* The program name and pid come from openlog(); skip our own prefix. */
 		size_t skip = strlen(log_prog) + 2;

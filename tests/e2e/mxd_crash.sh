@@ -41,8 +41,15 @@ start_mxd() {
 	wait_port 127.0.0.1 "$PORT" 10 || bail "mxd did not start: $(tail -5 "$TMP/mxd.log")"
 }
 crash_mxd() {	# every process at once: no process gets to clean up
+	local i
 	kill -9 -- "-$MXD_PGID" 2>/dev/null
 	wait "$MXD_PGID" 2>/dev/null
+	# The whole group is gone before the next start (as an init system waits for it): a
+	# worker still exiting may hold the listening socket for a moment.
+	for ((i = 0; i < 100; i++)); do
+		kill -0 -- "-$MXD_PGID" 2>/dev/null || break
+		sleep 0.05
+	done
 }
 trap 'crash_mxd; e2e_cleanup' EXIT
 
