@@ -10,9 +10,13 @@
 #define TLS_TLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/ssl.h>
 
+/* A context with our policy (TLS 1.2+, no compression or renegotiation, partial writes, no
+   session cache) plus options. NULL with a reason in err. */
+SSL_CTX	*tls_ctx_new(const SSL_METHOD *, uint64_t options, char *err, size_t errlen);
 /* Loads a certificate chain and key (PEM). Returns NULL with a reason in err. */
 SSL_CTX	*tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen);
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" for Received: and logs. */

@@ -33,23 +33,14 @@ tls_client_ctx(char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
 
-	ERR_clear_error();
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL) {
-		tls_error(err, errlen);
+	ctx = tls_ctx_new(TLS_client_method(), SSL_OP_NO_TICKET, err, errlen);
+	if (ctx == NULL)
 		return NULL;
-	}
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_dane_enable(ctx) <= 0) {
+	if (SSL_CTX_dane_enable(ctx) <= 0) {
 		tls_error(err, errlen);
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_NO_TICKET);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	return ctx;
 }
