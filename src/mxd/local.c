@@ -232,26 +232,12 @@ local_main(struct mxd *mxd, int qsock)
 	if (m == NULL)
 		fatal("malloc");
 	while (!local_stop) {
-		struct pollfd pfd = { qsock, POLLIN, 0 };
-
 		if (local_reload)
 			local_reload_aliases(&l);
-
-		if (ppoll(&pfd, 1, NULL, &waitmask) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
-		r = ipc_recv(qsock, m);
-		if (r == -1 && errno == EAGAIN)
-			continue;
-		if (r <= 0)
+		if ((r = mxd_worker_next(qsock, m, NULL, &waitmask)) == -1)
 			break;		/* the queue manager is gone: so are we */
-		if (m->hdr.type != IPC_DELIVER || m->fd == -1) {
-			if (m->fd != -1)
-				close(m->fd);
-			fatalx("queue manager: unexpected message");
-		}
+		if (r == 0)
+			continue;
 		local_request(&l, qsock, (const struct ipc_deliver *)m->data, m->fd);
 		close(m->fd);
 	}

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -34,6 +35,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "ipc/ipc.h"
 #include "mxd/mxd.h"
 #include "util/log.h"
 
@@ -229,6 +231,34 @@ mxd_worker_signals(void (*handler)(int), sigset_t *waitmask)
 		sigaddset(&block, s);
 	}
 	(void)sigprocmask(SIG_BLOCK, &block, NULL);
+}
+
+int
+mxd_worker_next(int qsock, struct ipc_msg *m, const struct timespec *timeout,
+    const sigset_t *waitmask)
+{
+	struct pollfd	 pfd = { qsock, POLLIN, 0 };
+	struct ipc_deliver *d;
+	int		 r;
+
+	r = ppoll(&pfd, 1, timeout, waitmask);
+	if (r == -1 && errno != EINTR)
+		fatal("poll");
+	if (r <= 0)
+		return 0;
+	r = ipc_recv(qsock, m);
+	if (r == -1 && errno == EAGAIN)
+		return 0;
+	if (r <= 0)
+		return -1;
+	if (m->hdr.type != IPC_DELIVER || m->fd == -1) {
+		if (m->fd != -1)
+			close(m->fd);
+		fatalx("queue manager: unexpected message");
+	}
+	d = (struct ipc_deliver *)(void *)m->data;
+	d->domain[sizeof(d->domain) - 1] = '\0';
+	return 1;
 }
 
 static pid_t

@@ -48,6 +48,15 @@ int	remote_main(const struct conf *, int qsock);
  * stored in *waitmask — so a signal can never slip in between a check and the sleep.
  */
 void	mxd_worker_signals(void (*handler)(int), sigset_t *waitmask);
+/*
+ * A blocking worker's wait for its next job from the queue manager: ppoll (timeout may be
+ * NULL) with waitmask. 1: an IPC_DELIVER with its descriptor is in m (its domain
+ * NUL-terminated); 0: nothing yet (timeout, a signal); -1: the queue manager is gone.
+ * Any other message is fatal: the peer is not what it should be.
+ */
+struct ipc_msg;
+int	mxd_worker_next(int qsock, struct ipc_msg *m, const struct timespec *timeout,
+	    const sigset_t *waitmask);
 
 /* Drops to conf.user (when root), chrooting into dir if not NULL. Fatal on failure. */
 void	mxd_drop_privileges(const struct mxd *, const char *chroot_dir);

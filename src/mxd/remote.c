@@ -607,7 +607,6 @@ remote_main(const struct conf *conf, int qsock)
 	if (m == NULL)
 		fatal("malloc");
 	while (!remote_stop) {
-		struct pollfd	pfd = { qsock, POLLIN, 0 };
 		struct timespec	ts, *tsp = NULL;
 
 		if (rm.sc != NULL) {
@@ -621,25 +620,10 @@ remote_main(const struct conf *conf, int qsock)
 			ts.tv_nsec = (long)((REUSE_IDLE_MS - idle) % 1000) * 1000000L;
 			tsp = &ts;
 		}
-		if ((r = ppoll(&pfd, 1, tsp, &waitmask)) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
+		if ((r = mxd_worker_next(qsock, m, tsp, &waitmask)) == -1)
+			break;		/* the queue manager is gone: so are we */
 		if (r == 0)
 			continue;
-		r = ipc_recv(qsock, m);
-		if (r == -1 && errno == EAGAIN)
-			continue;
-		if (r <= 0)
-			break;
-		if (m->hdr.type != IPC_DELIVER || m->fd == -1) {
-			if (m->fd != -1)
-				close(m->fd);
-			fatalx("queue manager: unexpected message");
-		}
-		((struct ipc_deliver *)m->data)->domain[sizeof(((struct ipc_deliver *)0)->domain) - 1] =
-		    '\0';
 		remote_job(&rm, qsock, (const struct ipc_deliver *)m->data, m->fd);
 		close(m->fd);
 	}
