@@ -46,8 +46,10 @@ crash_mxd() {	# every process at once: no process gets to clean up
 	wait "$MXD_PGID" 2>/dev/null
 	# The whole group is gone before the next start (as an init system waits for it): a
 	# worker still exiting may hold the listening socket for a moment.
+	# Zombies do not count (no init may reap them in a container): only live members.
 	for ((i = 0; i < 100; i++)); do
-		kill -0 -- "-$MXD_PGID" 2>/dev/null || break
+		ps -e -o pgid=,stat= | awk -v g="$MXD_PGID" '$1 == g && $2 !~ /^Z/' | grep -q . ||
+			break
 		sleep 0.05
 	done
 }
