@@ -409,12 +409,22 @@ dns_query_reply(struct dns_query *q, const uint8_t *pkt, size_t len, bool tcp)
 		srv->scookie_len = m.edns.scookie_len;
 		srv->cookie_seen = true;
 	}
-	/* RFC 7873 §5.3: BADCOOKIE carries a fresh server cookie; retry once with it. */
-	if (m.rcode == DNS_R_BADCOOKIE && !q->badcookie_retried && m.edns.scookie_len > 0) {
-		q->badcookie_retried = true;
-		res->stats.badcookie++;
+	/*
+	 * RFC 7873 §5.3: BADCOOKIE carries a fresh server cookie; retry once with it. If the
+	 * retry meets BADCOOKIE again (or the first one carried no cookie to retry with),
+	 * "the client SHOULD retry using TCP", where the server needs no cookie.
+	 */
+	if (m.rcode == DNS_R_BADCOOKIE && !tcp) {
+		bool retry = !q->badcookie_retried && m.edns.scookie_len > 0;
+
 		dns_msg_clear(&m);
-		dns_query_attempt(q, true);
+		if (retry) {
+			q->badcookie_retried = true;
+			res->stats.badcookie++;
+			dns_query_attempt(q, true);
+		} else {
+			dns_query_to_tcp(q);
+		}
 		return true;
 	}
 	if (!tcp && (m.flags & DNS_F_TC) != 0) {

@@ -234,4 +234,26 @@ is "$(v ok_true)" "$N_SAME" "(vi) all $N_SAME lookups OK with the true address"
 is "$(v s.queries)" 1 "(vi) one query went to the network"
 is "$(v s.coalesced)" $((N_SAME - 1)) "(vi) the other $((N_SAME - 1)) waited on it"
 
+# --- (vii) BADCOOKIE: retry with the server's cookie, then over TCP (RFC 7873 §5.3) -------
+N_BC=20
+start_fake bcreq --honest --cookies --badcookie require
+drive bcreq -n "$N_BC" -p 1
+ok $? "(vii) dnsdrive ran $N_BC lookups against a server that requires cookies"
+stop_fake
+load bcreq
+is "$(v ok_true)" "$N_BC" "(vii) all $N_BC lookups OK with the true address"
+is "$(v s.badcookie)" 1 "(vii) one BADCOOKIE, retried with the server cookie it carried"
+is "$(v tcp)" 0 "(vii) no answer needed TCP"
+is "$(v f.badcookie)" 1 "(vii) the server sent BADCOOKIE once"
+
+start_fake bcall --honest --cookies --badcookie always
+drive bcall -P bc -n "$N_BC" -p 1
+ok $? "(vii) dnsdrive ran $N_BC lookups of names that always get BADCOOKIE over UDP"
+stop_fake
+load bcall
+is "$(v ok_true)" "$N_BC" "(vii) all $N_BC lookups OK with the true address"
+is "$(v tcp)" "$N_BC" "(vii) a second BADCOOKIE moved every query to TCP"
+is "$(v s.badcookie)" "$N_BC" "(vii) one cookie retry per query, no more"
+is "$(v f.badcookie)" $((2 * N_BC)) "(vii) the server sent BADCOOKIE twice per query"
+
 done_testing

@@ -25,7 +25,11 @@ TCP (RFC 1035 §4.2.2, two-octet length prefix) is answered truthfully, with the
 poisoned additional section. --tc-names answers UDP queries for names whose first label
 starts with "tc" with TC=1 so the resolver must retry over TCP. --cookies makes it an
 RFC 7873 server: it echoes the client cookie with a 16-byte server cookie derived from
-the client cookie and client address with a secret. --honest sends no forgeries and no
+the client cookie and client address with a secret. --badcookie require (with --cookies)
+answers BADCOOKIE (RFC 7873 §5.2.3, with a valid server cookie) to every UDP query that
+lacks a valid server cookie; --badcookie always answers BADCOOKIE to every UDP query for
+names whose first label starts with "bc", valid cookie or not (TCP is always answered:
+RFC 7873 §5.3 sends a client that meets a second BADCOOKIE there). --honest sends no forgeries and no
 poisoned records. --kinds picks a subset of forgeries (e.g. "cdf"); --shuffle sends
 them in a random order per query (a resolver that gives up UDP at the first mismatch then
 still meets every kind first, some of the time).
@@ -72,6 +76,7 @@ C_IN = 1
 OPT_COOKIE = 10
 RCODE_NXDOMAIN = 3
 RCODE_REFUSED = 5
+RCODE_BADCOOKIE = 23  # RFC 7873 §8: header 7, OPT extended rcode 1
 EDNS_SIZE = 1232
 TTL = 300
 
@@ -235,6 +240,7 @@ class Forge:
             "forged_total": 0,
             "answers": {"udp": 0, "tcp": 0},
             "tc": 0,
+            "badcookie": 0,
             "cookies": {"none": 0, "client_only": 0, "valid": 0, "invalid": 0},
             "tcp_conns": 0,
             "tcp_conns_refused": 0,
@@ -337,7 +343,8 @@ class Forge:
                 cookie = q.ccookie + self.cookie_for(q.ccookie, self.client_ip)
             if cookie:
                 opts = struct.pack("!HH", OPT_COOKIE, len(cookie)) + cookie
-            ttl = 0x8000 if q.do_bit else 0
+            # RFC 6891 §6.1.3: the OPT's TTL carries the upper 8 bits of a 12-bit rcode.
+            ttl = (0x8000 if q.do_bit else 0) | (rcode >> 4) << 24
             additional.append(b"\x00" + struct.pack("!HHIH", T_OPT, EDNS_SIZE, ttl, len(opts))
                               + opts)
         hdr = struct.pack("!HHHHHH", msg_id, flags | (rcode & 0xF), 1, len(answers), 0,
@@ -451,12 +458,24 @@ class Forge:
             if forgeries[k](q, peer) is not False:
                 self.stats["forged"][k] += 1
                 self.stats["forged_total"] += 1
+        if self.badcookie(q, lower):
+            self.stats["badcookie"] += 1
+            self.send(self.udp, self.message(q, rcode=RCODE_BADCOOKIE, poison=False), peer)
+            return
         tc = self.args.tc_names and lower[0].startswith(b"tc")
         self.send(self.udp, self.message(q, tc=tc), peer)
         if tc:
             self.stats["tc"] += 1
         else:
             self.stats["answers"]["udp"] += 1
+
+    def badcookie(self, q, lower):
+        """Whether this UDP query gets BADCOOKIE instead of an answer (--badcookie)."""
+        if self.args.badcookie == "always":
+            return lower[0].startswith(b"bc")
+        if self.args.badcookie == "require" and q.edns and q.ccookie is not None:
+            return q.scookie != self.cookie_for(q.ccookie, self.client_ip)
+        return False
 
     def answer_tcp(self, sock, pkt):
         try:
@@ -590,6 +609,8 @@ def main():
     ap.add_argument("--shuffle", action="store_true", help="forgeries in random order")
     ap.add_argument("--cookies", action="store_true", help="act as an RFC 7873 server")
     ap.add_argument("--tc-names", action="store_true", help="TC=1 over UDP for tc* names")
+    ap.add_argument("--badcookie", choices=["require", "always"],
+                    help="BADCOOKIE over UDP: without a valid server cookie, or for bc* names")
     ap.add_argument("--honest", action="store_true", help="no forgeries, no poison")
     ap.add_argument("--upcase", action="store_true",
                     help="echo the question in upper case")
