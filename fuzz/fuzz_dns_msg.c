@@ -6,6 +6,8 @@
  * with a reason and an empty msg, or succeed; then the message is formatted in full,
  * written back (uncompressed) with dns_msg_write(), parsed again, and the two parses
  * must agree field for field, and writing the second gives the same bytes as the first.
+ * dns_msg_parse_borrow() (no copy) must agree with dns_msg_parse() on every input: the
+ * same verdict, the same reason, the same message.
  * Any disagreement abort()s so libFuzzer (or the replay main) reports it.
  */
 #include <stdint.h>
@@ -124,17 +126,25 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t out1[OUT_MAX], out2[OUT_MAX];
-	struct dns_msg m1, m2;
-	const char *why = NULL;
+	static struct dns_msg m1, m2, m3;
+	const char *why = NULL, *why3 = NULL;
 	size_t len1, len2;
+	int rc;
 
 	names(data, size);
-	if (dns_msg_parse(&m1, data, size, &why) != 0) {
+	rc = dns_msg_parse(&m1, data, size, &why);
+	check(dns_msg_parse_borrow(&m3, data, size, &why3) == rc && why == why3,
+	    "borrowing parse disagrees");
+	if (rc != 0) {
 		check(why != NULL, "failure without a reason");
 		check(m1.wire == NULL && m1.rr == NULL && m1.nrr == 0, "failed msg not empty");
+		check(m3.wire == NULL && m3.rr == NULL && m3.nrr == 0, "failed msg not empty");
 		return 0;
 	}
 	check(why == NULL, "success with a reason");
+	check(m3.wire == data, "borrowing parse copied");
+	same(&m1, &m3);
+	dns_msg_clear(&m3);
 	len1 = dns_msg_write(out1, sizeof(out1), &m1);
 	check(len1 >= DNS_HDR_LEN, "write failed");
 	if (len1 > DNS_MSG_MAX) {
@@ -142,7 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dns_msg_clear(&m1);
 		return 0;
 	}
-	if (dns_msg_parse(&m2, out1, len1, &why) != 0) {
+	if (dns_msg_parse_borrow(&m2, out1, len1, &why) != 0) {
 		fprintf(stderr, "re-parse: %s\n", why);
 		abort();
 	}

@@ -279,7 +279,8 @@ main(int argc, char **argv)
 {
 	static struct bench b;
 	char host[64], extra[32];
-	const char *colon;
+	const char *colon, *err;
+	long long port;
 	double t0, c0, wall, cpu;
 
 	bench_args(argc, argv, MODES, &b.opt);
@@ -297,7 +298,10 @@ main(int argc, char **argv)
 	memcpy(host, b.opt.server, (size_t)(colon - b.opt.server));
 	host[colon - b.opt.server] = '\0';
 	b.srv.sin_family = AF_INET;
-	b.srv.sin_port = htons((uint16_t)atoi(colon + 1));
+	port = strtonum(colon + 1, 1, 65535, &err);
+	if (err != NULL)
+		bench_usage(argv[0], MODES);
+	b.srv.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &b.srv.sin_addr) != 1)
 		bench_usage(argv[0], MODES);
 	if (!b.fresh) {

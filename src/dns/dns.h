@@ -114,7 +114,17 @@ struct dns_edns {
 	uint8_t		scookie_len;	/* 0 when only a client cookie is present */
 };
 
-/* A parsed message. dns_msg_parse() fills it; dns_msg_clear() frees what it owns. */
+/*
+ * A parsed message. dns_msg_parse() or dns_msg_parse_borrow() fills it; dns_msg_clear()
+ * frees what it owns. Octets of a struct dns_name past its len, and union members of
+ * another kind than the record's, are not set: read a record through its type.
+ *
+ * Up to DNS_MSG_RR_FIXED records (OPT included) are kept in rr_fixed, inside the msg, so
+ * a common reply needs no allocation; rr then points there. A parsed msg must therefore
+ * not be copied or moved by value.
+ */
+#define DNS_MSG_RR_FIXED 8
+
 struct dns_msg {
 	uint16_t	 id;
 	uint16_t	 flags;
@@ -125,8 +135,10 @@ struct dns_msg {
 	struct dns_rr	*rr;		/* an, then ns, then ar (OPT excluded) */
 	size_t		 nrr;
 	struct dns_edns	 edns;
-	uint8_t		*wire;		/* owned copy of the message bytes */
+	const uint8_t	*wire;		/* the message bytes; rdata points into them */
 	size_t		 wire_len;
+	uint8_t		*wire_copy;	/* == wire when the msg owns them, else NULL */
+	struct dns_rr	 rr_fixed[DNS_MSG_RR_FIXED];	/* last: not zeroed */
 };
 
 /* dns_name.c — the one place name rules live. */
@@ -146,8 +158,16 @@ int	 dns_name_labels(const struct dns_name *);
 bool	 dns_name_under(const struct dns_name *, const struct dns_name *);
 
 /* dns_wire.c — messages. */
+/* 0, or -1 with *why (may be NULL) a static reason and the msg empty. Copies the bytes. */
 int	 dns_msg_parse(struct dns_msg *, const void *, size_t, const char **why);
+/*
+ * The same parse and checks without the copy: msg->wire borrows the bytes, which must stay
+ * alive and unchanged until dns_msg_clear(msg).
+ */
+int	 dns_msg_parse_borrow(struct dns_msg *, const void *, size_t, const char **why);
 void	 dns_msg_clear(struct dns_msg *);
+/* An empty msg, as dns_msg_clear() leaves it; rr_fixed is not touched. */
+void	 dns_msg_init(struct dns_msg *);
 /* Writes a query: RD set, one question, EDNS per edns (may be NULL). Returns bytes or 0. */
 size_t	 dns_query_write(uint8_t *, size_t, uint16_t id, const struct dns_name *,
 	    uint16_t qtype, const struct dns_edns *);

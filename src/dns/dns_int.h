@@ -102,7 +102,10 @@ struct dns_want {
 	const uint8_t		*ccookie;	/* NULL: we sent no cookie */
 	bool			 need_scookie;	/* the server has shown it supports cookies */
 };
-/* Returns true and fills msg when accepted; else sets *why, msg left cleared. */
+/*
+ * Returns true and fills msg when accepted; else sets *why, msg left cleared. An accepted
+ * msg borrows pkt: keep it alive and unchanged until dns_msg_clear(msg).
+ */
 bool	 dns_match(const uint8_t *, size_t, const struct dns_want *, struct dns_msg *,
 	    enum dns_drop *why);
 

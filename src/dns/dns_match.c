@@ -10,6 +10,10 @@
  * Order of checks, each with its own drop reason so forgeries can be counted: header
  * length, ID, QR, opcode, QDCOUNT, full parse, qname (case folded), qname byte for byte
  * (0x20), qtype, qclass, cookie. Pure function: no I/O, no state.
+ *
+ * An accepted msg borrows pkt (dns_msg_parse_borrow: the parse that copies nothing), so
+ * the caller keeps pkt alive and unchanged until dns_msg_clear(msg); the resolver passes
+ * its receive buffer and is done with the msg before it reads again.
  */
 #include <string.h>
 
@@ -30,7 +34,7 @@ dns_match(const uint8_t *pkt, size_t len, const struct dns_want *w, struct dns_m
 	uint16_t	 id, flags, qd;
 	const char	*perr;
 
-	memset(msg, 0, sizeof(*msg));
+	dns_msg_init(msg);
 	if (len < DNS_HDR_LEN)
 		return dns_drop(DNS_DROP_SHORT, why);
 	buf_rd_init(&b, pkt, len);
@@ -51,7 +55,7 @@ dns_match(const uint8_t *pkt, size_t len, const struct dns_want *w, struct dns_m
 	 */
 	if (qd != 1)
 		return dns_drop(DNS_DROP_QDCOUNT, why);
-	if (dns_msg_parse(msg, pkt, len, &perr) == -1) {
+	if (dns_msg_parse_borrow(msg, pkt, len, &perr) == -1) {
 		dns_msg_clear(msg);
 		return dns_drop(DNS_DROP_MALFORMED, why);
 	}

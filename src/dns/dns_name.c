@@ -31,40 +31,45 @@
 #include "dns/dns.h"
 #include "util/rand.h"
 
-static bool
-is_upper(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z';
-}
-
-static bool
-is_lower(uint8_t c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static uint8_t
+/* ASCII case folding: 'A'..'Z' to 'a'..'z', every other octet unchanged. */
+static inline uint8_t
 fold(uint8_t c)
 {
-	return is_upper(c) ? (uint8_t)(c + ('a' - 'A')) : c;
+	return (uint8_t)(c - 'A') < 26 ? (uint8_t)(c | 0x20) : c;
 }
 
+/* True for 'A'..'Z' and 'a'..'z'. */
+static inline bool
+is_letter(uint8_t c)
+{
+	return (uint8_t)((c | 0x20) - 'a') < 26;
+}
+
+/*
+ * RFC 1035 §4.1.4 and §2.3.4, as described at the top. The name is read through a copy of
+ * the caller's cursor (which moves only on success) with the inline buf.h readers. Labels
+ * that lie one after the other in the message (a segment: from the start, or from a
+ * pointer's target, up to the next pointer or the root label) are only skipped while
+ * their lengths are checked, then copied into n->wire with one memcpy: those octets have
+ * all just been read through the cursor, so the copy stays inside its buffer.
+ */
 int
 dns_name_read(struct buf_rd *b, struct dns_name *n)
 {
 	struct buf_rd r = *b;
-	size_t after = 0, limit, at, target;
+	size_t after = 0, limit, at, target, seg;
 	unsigned hops = 0;
 	bool jumped = false;
-	uint8_t c, lo, len = 0;
+	uint8_t c, lo, len = 0, wseg = 0;
 	int e = 0;
 
 	/*
 	 * limit is the lowest offset this name has touched so far: the start of the name,
 	 * then each pointer's target. Every pointer must point below it, so offsets strictly
 	 * decrease at each hop and a loop is impossible even before the hop count.
+	 * The segment being read starts at offset seg in the message and at wseg in n->wire.
 	 */
-	limit = r.off;
+	limit = seg = r.off;
 	for (;;) {
 		at = r.off;
 		c = buf_get8(&r);
@@ -92,7 +97,10 @@ dns_name_read(struct buf_rd *b, struct dns_name *n)
 				e = ELOOP;
 				break;
 			}
-			limit = target;
+			if (at > seg)
+				memcpy(n->wire + wseg, r.p + seg, at - seg);
+			limit = seg = target;
+			wseg = len;
 			buf_seek(&r, target);
 			continue;
 		}
@@ -106,13 +114,12 @@ dns_name_read(struct buf_rd *b, struct dns_name *n)
 			e = EMSGSIZE;
 			break;
 		}
-		n->wire[len++] = c;
-		buf_get(&r, n->wire + len, c);
+		buf_skip(&r, c);
 		if (!buf_rd_ok(&r)) {
 			e = EBADMSG;
 			break;
 		}
-		len = (uint8_t)(len + c);
+		len = (uint8_t)(len + 1 + c);
 		if (c == 0)
 			break;
 	}
@@ -122,6 +129,7 @@ dns_name_read(struct buf_rd *b, struct dns_name *n)
 		errno = e;
 		return -1;
 	}
+	memcpy(n->wire + wseg, r.p + seg, r.off - seg);
 	n->len = len;
 	/* The cursor ends after the name's bytes in place: after the first pointer if any. */
 	buf_seek(b, jumped ? after : r.off);
@@ -298,25 +306,27 @@ dns_name_lower(struct dns_name *n)
 		n->wire[i] = fold(n->wire[i]);
 }
 
+/*
+ * draft-vixie-dnsext-dns0x20: one random bit per octet from the kernel CSPRNG; a letter
+ * whose bit is set is made upper case, any other letter lower case, and every other octet
+ * is kept.
+ */
 int
 dns_name_0x20(struct dns_name *n)
 {
 	uint8_t bits[(DNS_NAME_MAX + 7) / 8];
-	size_t i, nbytes = ((size_t)n->len + 7) / 8;
+	size_t i;
 	int letters = 0;
-	uint8_t c;
+	uint8_t c, up;
 
-	/* One random bit per octet from the kernel CSPRNG; only letters use theirs. */
-	rand_bytes(bits, nbytes);
+	rand_bytes(bits, ((size_t)n->len + 7) / 8);
 	for (i = 0; i < n->len; i++) {
 		c = n->wire[i];
-		if (!is_upper(c) && !is_lower(c))
+		if (!is_letter(c))
 			continue;
 		letters++;
-		c = fold(c);
-		if (bits[i / 8] >> (i % 8) & 1)
-			c = (uint8_t)(c - ('a' - 'A'));
-		n->wire[i] = c;
+		up = (uint8_t)((bits[i / 8] >> (i % 8) & 1) << 5);
+		n->wire[i] = (uint8_t)((c | 0x20) ^ up);
 	}
 	explicit_bzero(bits, sizeof(bits));
 	return letters;

@@ -62,7 +62,8 @@ dns_result_set_rrs(struct dns_result *r, const struct dns_rr *const *rrs, size_t
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		total += rrs[i]->rdlen;
-	r->rr = calloc(n, sizeof(*r->rr));
+	/* Not zeroed: every element is assigned whole below. */
+	r->rr = reallocarray(NULL, n, sizeof(*r->rr));
 	r->rdata = malloc(total > 0 ? total : 1);
 	if (r->rr == NULL || r->rdata == NULL) {
 		dns_result_clear(r);

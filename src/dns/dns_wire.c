@@ -4,8 +4,10 @@
  *
  * dns_msg_parse() is pure: it copies the bytes into msg->wire (owned by the msg, freed by
  * dns_msg_clear) and reads them only through a struct buf_rd, whose sticky error lets each
- * structure be read whole and checked once. It is strict, because a resolver that cannot be
- * spoofed must first agree with itself about what a packet says:
+ * structure be read whole and checked once. dns_msg_parse_borrow() is the same parse
+ * without the copy, for a caller whose buffer outlives the msg (dns_match() on the
+ * resolver's receive buffer). Both are strict, because a resolver that cannot be spoofed
+ * must first agree with itself about what a packet says:
  *   - RFC 1035 §4.1.1: a 12-octet header; QDCOUNT 0 or 1 (more is an error);
  *   - every record announced by ANCOUNT/NSCOUNT/ARCOUNT must be present, and nothing may
  *     follow the last one;
@@ -14,6 +16,13 @@
  *   - RFC 6891 §6.1.1: at most one OPT, in the additional section, owned by the root;
  *   - RFC 7873 §4: a COOKIE option is 8 octets (client) or 16..40 (client + server).
  * On any error the msg is left empty and *why names the reason (a static string).
+ *
+ * Cost: the records go to msg->rr_fixed when they fit, else to an array allocated for
+ * them; neither is zeroed (a struct dns_rr is 816 octets, nearly all of it names that are
+ * mostly unused). rr_parse() sets every field a record has: owner, type, class, TTL,
+ * section, RDLENGTH, rdata, and the union member of its kind (for raw and TXT data, the
+ * first 16 octets of the union are zeroed so u.a/u.aaaa read as zeros). A struct dns_name
+ * holds len octets; the octets after them are never read.
  *
  * Names in RDATA may be compressed for CNAME, NS, PTR, MX and SOA (RFC 3597 §4 allows it
  * only for the RFC 1035 types); names themselves are read by dns_name.c, the one place
@@ -25,6 +34,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +94,7 @@ name_why(int e)
  * the message, and nothing can be read past the RDATA.
  */
 static const char *
-rdata_parse(struct dns_msg *m, struct dns_rr *rr, size_t start)
+rdata_parse(const struct dns_msg *m, struct dns_rr *rr, size_t start)
 {
 	struct buf_rd rd;
 	size_t end = start + rr->rdlen;
@@ -127,6 +137,7 @@ rdata_parse(struct dns_msg *m, struct dns_rr *rr, size_t start)
 			return "SOA: truncated";
 		break;
 	case K_TXT:
+		memset(rr->u.aaaa, 0, sizeof(rr->u.aaaa));
 		/* RFC 1035 §3.3.14: one or more <character-string>s filling RDATA. */
 		if (rr->rdlen == 0)
 			return "TXT: empty";
@@ -147,6 +158,7 @@ rdata_parse(struct dns_msg *m, struct dns_rr *rr, size_t start)
 		buf_skip(&rd, buf_left(&rd));
 		break;
 	case K_RAW:
+		memset(rr->u.aaaa, 0, sizeof(rr->u.aaaa));
 		buf_skip(&rd, rr->rdlen);
 		break;
 	}
@@ -228,12 +240,9 @@ rr_parse(struct dns_msg *m, struct buf_rd *b, uint8_t section)
 		return "rdata truncated";
 	start = b->off;
 	buf_skip(b, rr->rdlen);
-	if (rr->type == DNS_T_OPT) {
-		err = opt_parse(m, rr, start);
-		/* The OPT is not a record: its slot is reused. */
-		memset(rr, 0, sizeof(*rr));
-		return err;
-	}
+	/* The OPT is not a record: its slot is reused (nrr does not move). */
+	if (rr->type == DNS_T_OPT)
+		return opt_parse(m, rr, start);
 	rr->rdata = m->wire + start;
 	err = rdata_parse(m, rr, start);
 	if (err != NULL)
@@ -242,15 +251,72 @@ rr_parse(struct dns_msg *m, struct buf_rd *b, uint8_t section)
 	return NULL;
 }
 
-int
-dns_msg_parse(struct dns_msg *m, const void *p, size_t len, const char **why)
+/* Parses m->wire (m->wire_len octets, already checked to hold a header). */
+static const char *
+msg_parse(struct dns_msg *m)
 {
 	struct buf_rd b;
-	const char *err = NULL;
-	size_t total, i;
-	uint8_t section;
+	const char *err;
+	size_t total, i, an_end, ns_end;
 
-	memset(m, 0, sizeof(*m));
+	buf_rd_init(&b, m->wire, m->wire_len);
+
+	/* RFC 1035 §4.1.1 */
+	m->id = buf_get16(&b);
+	m->flags = buf_get16(&b);
+	m->qdcount = buf_get16(&b);
+	m->ancount = buf_get16(&b);
+	m->nscount = buf_get16(&b);
+	m->arcount = buf_get16(&b);
+	m->rcode = m->flags & DNS_F_RCMASK;
+	if (m->qdcount > 1)
+		return "qdcount";
+	if (m->qdcount == 1) {
+		if (dns_name_read(&b, &m->qname) == -1)
+			return name_why(errno);
+		m->qtype = buf_get16(&b);
+		m->qclass = buf_get16(&b);
+		if (!buf_rd_ok(&b))
+			return "question truncated";
+	}
+
+	an_end = m->ancount;
+	ns_end = an_end + m->nscount;
+	total = ns_end + m->arcount;
+	if (total > DNS_RR_MAX)
+		return "too many records";
+	/* Every RR takes at least 11 octets: refuse absurd counts before allocating. */
+	if (total * 11 > buf_left(&b))
+		return "rr truncated";
+	/* Not zeroed: rr_parse() sets every field of each record it keeps. */
+	if (total == 0) {
+		m->rr = NULL;
+	} else if (total <= DNS_MSG_RR_FIXED) {
+		m->rr = m->rr_fixed;
+	} else {
+		m->rr = reallocarray(NULL, total, sizeof(*m->rr));
+		if (m->rr == NULL)
+			return "out of memory";
+	}
+	for (i = 0; i < total; i++) {
+		err = rr_parse(m, &b, i < an_end ? DNS_S_AN : i < ns_end ? DNS_S_NS : DNS_S_AR);
+		if (err != NULL)
+			return err;
+	}
+	if (buf_left(&b) != 0)
+		return "trailing bytes";
+	/* RFC 6891 §6.1.3: the OPT carries the upper 8 bits of a 12-bit rcode. */
+	m->rcode |= (uint16_t)(m->edns.ext_rcode << 4);
+	return NULL;
+}
+
+/* Both parsers: the length checks, then msg_parse() over wire (copy: the msg's own). */
+static int
+msg_parse_wire(struct dns_msg *m, const uint8_t *p, size_t len, bool copy, const char **why)
+{
+	const char *err = NULL;
+
+	dns_msg_init(m);
 	if (why != NULL)
 		*why = NULL;
 	if (len < DNS_HDR_LEN) {
@@ -261,75 +327,20 @@ dns_msg_parse(struct dns_msg *m, const void *p, size_t len, const char **why)
 		err = "message too long";
 		goto fail;
 	}
-	m->wire = malloc(len);
-	if (m->wire == NULL) {
-		err = "out of memory";
-		goto fail;
-	}
-	memcpy(m->wire, p, len);
-	m->wire_len = len;
-	buf_rd_init(&b, m->wire, len);
-
-	/* RFC 1035 §4.1.1 */
-	m->id = buf_get16(&b);
-	m->flags = buf_get16(&b);
-	m->qdcount = buf_get16(&b);
-	m->ancount = buf_get16(&b);
-	m->nscount = buf_get16(&b);
-	m->arcount = buf_get16(&b);
-	m->rcode = m->flags & DNS_F_RCMASK;
-	if (m->qdcount > 1) {
-		err = "qdcount";
-		goto fail;
-	}
-	if (m->qdcount == 1) {
-		if (dns_name_read(&b, &m->qname) == -1) {
-			err = name_why(errno);
-			goto fail;
-		}
-		m->qtype = buf_get16(&b);
-		m->qclass = buf_get16(&b);
-		if (!buf_rd_ok(&b)) {
-			err = "question truncated";
-			goto fail;
-		}
-	}
-
-	total = (size_t)m->ancount + m->nscount + m->arcount;
-	if (total > DNS_RR_MAX) {
-		err = "too many records";
-		goto fail;
-	}
-	/* Every RR takes at least 11 octets: refuse absurd counts before allocating. */
-	if (total * 11 > buf_left(&b)) {
-		err = "rr truncated";
-		goto fail;
-	}
-	if (total > 0) {
-		m->rr = calloc(total, sizeof(*m->rr));
-		if (m->rr == NULL) {
+	if (copy) {
+		m->wire_copy = malloc(len);
+		if (m->wire_copy == NULL) {
 			err = "out of memory";
 			goto fail;
 		}
+		memcpy(m->wire_copy, p, len);
+		p = m->wire_copy;
 	}
-	for (i = 0; i < total; i++) {
-		if (i < m->ancount)
-			section = DNS_S_AN;
-		else if (i < (size_t)m->ancount + m->nscount)
-			section = DNS_S_NS;
-		else
-			section = DNS_S_AR;
-		err = rr_parse(m, &b, section);
-		if (err != NULL)
-			goto fail;
-	}
-	if (buf_left(&b) != 0) {
-		err = "trailing bytes";
-		goto fail;
-	}
-	/* RFC 6891 §6.1.3: the OPT carries the upper 8 bits of a 12-bit rcode. */
-	m->rcode |= (uint16_t)(m->edns.ext_rcode << 4);
-	return 0;
+	m->wire = p;
+	m->wire_len = len;
+	err = msg_parse(m);
+	if (err == NULL)
+		return 0;
 
 fail:
 	dns_msg_clear(m);
@@ -338,12 +349,32 @@ fail:
 	return -1;
 }
 
+int
+dns_msg_parse(struct dns_msg *m, const void *p, size_t len, const char **why)
+{
+	return msg_parse_wire(m, p, len, true, why);
+}
+
+int
+dns_msg_parse_borrow(struct dns_msg *m, const void *p, size_t len, const char **why)
+{
+	return msg_parse_wire(m, p, len, false, why);
+}
+
+/* Everything but rr_fixed: zeroing 6.5 KB of records per message is what used to cost. */
+void
+dns_msg_init(struct dns_msg *m)
+{
+	memset(m, 0, offsetof(struct dns_msg, rr_fixed));
+}
+
 void
 dns_msg_clear(struct dns_msg *m)
 {
-	free(m->rr);
-	free(m->wire);
-	memset(m, 0, sizeof(*m));
+	if (m->rr != m->rr_fixed)
+		free(m->rr);
+	free(m->wire_copy);
+	dns_msg_init(m);
 }
 
 /* Writers. */

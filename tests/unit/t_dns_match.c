@@ -112,10 +112,16 @@ main(void)
 		if (variants[i].expect == -1) {
 			ok(acc, "accepted: %s", variants[i].what);
 			is_int(m.nrr, 1, "accepted reply carries its record");
+			/* No copy: the msg borrows the packet, its rdata points into it. */
+			ok(m.wire == buf && m.wire_len == n && m.wire_copy == NULL &&
+				m.rr[0].rdata >= buf && m.rr[0].rdata + 4 <= buf + n,
+			    "accepted msg borrows the packet");
 		} else {
 			ok(!acc, "dropped: %s", variants[i].what);
 			is_str(dns_drop_str(why), dns_drop_str(variants[i].expect),
 			    "drop reason for %s", variants[i].what);
+			ok(m.wire == NULL && m.rr == NULL && m.nrr == 0,
+			    "dropped: msg left empty");
 		}
 		dns_msg_clear(&m);
 	}

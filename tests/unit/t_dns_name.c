@@ -370,6 +370,185 @@ test_compare(void)
 	is_int(dns_name_0x20(&a), 0, "0x20: no letters");
 }
 
+/* The rule the word-at-a-time code must match: ASCII A-Z to a-z, nothing else. */
+static uint8_t
+ref_fold(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+static bool
+ref_letter(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* A hand-built name of len octets (any values: eq/lower/0x20 do not walk labels). */
+static void
+fill(struct dns_name *n, size_t len, unsigned seed)
+{
+	size_t i;
+
+	memset(n->wire, 0xa5, sizeof(n->wire));
+	n->len = (uint8_t)len;
+	for (i = 0; i < len; i++)
+		n->wire[i] = (uint8_t)(i * 37 + seed * 101 + (i >> 3) * 7);
+}
+
+static const size_t lens[] = {1, 2, 7, 8, 9, 11, 15, 16, 17, 23, 24, 25, 63, 64, 65, 254, 255};
+
+/*
+ * dns_name_lower and dns_name_eq against ref_fold: every octet value at every position of
+ * names of every interesting length (below a word, whole words, a word and a tail that
+ * overlaps the last word), and the octets after len never touched.
+ */
+static void
+test_fold_exhaustive(void)
+{
+	struct dns_name a, b;
+	size_t li, len, i, pos[6];
+	unsigned v, x, y, seed;
+	int bad_lower = 0, bad_tail = 0, bad_eq = 0, bad_pair = 0;
+
+	for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		len = lens[li];
+		for (seed = 0; seed < 256; seed++) {
+			fill(&a, len, seed);
+			b = a;
+			dns_name_lower(&b);
+			for (i = 0; i < len; i++)
+				if (b.wire[i] != ref_fold(a.wire[i]))
+					bad_lower++;
+			for (i = len; i < sizeof(b.wire); i++)
+				if (b.wire[i] != 0xa5)
+					bad_tail++;
+			/* Flipping the case of every letter keeps the name equal. */
+			b = a;
+			for (i = 0; i < len; i++)
+				if (ref_letter(b.wire[i]))
+					b.wire[i] ^= 0x20;
+			if (!dns_name_eq(&a, &b) || !dns_name_eq(&b, &a))
+				bad_eq++;
+			/* One octet changed to each value: equal exactly when it folds the same. */
+			i = (seed * 13) % len;
+			for (v = 0; v < 256; v++) {
+				b = a;
+				b.wire[i] = (uint8_t)v;
+				if (dns_name_eq(&a, &b) !=
+				    (ref_fold(a.wire[i]) == ref_fold((uint8_t)v)))
+					bad_eq++;
+			}
+		}
+		/* Every pair of values at a few positions, the rest the same. */
+		if (len != 7 && len != 16 && len != 25 && len != 255)
+			continue;
+		pos[0] = 0;
+		pos[1] = len / 2;
+		pos[2] = len - 1;
+		pos[3] = len > 8 ? 8 : 0;
+		pos[4] = len > 8 ? len - 8 : 0;
+		pos[5] = len > 3 ? 3 : 0;
+		for (i = 0; i < 6; i++) {
+			fill(&a, len, (unsigned)i);
+			b = a;
+			for (x = 0; x < 256; x++)
+				for (y = 0; y < 256; y++) {
+					a.wire[pos[i]] = (uint8_t)x;
+					b.wire[pos[i]] = (uint8_t)y;
+					if (dns_name_eq(&a, &b) !=
+					    (ref_fold((uint8_t)x) == ref_fold((uint8_t)y)))
+						bad_pair++;
+				}
+		}
+	}
+	is_int(bad_lower, 0, "lower: every octet as ref_fold, lengths 1..255");
+	is_int(bad_tail, 0, "lower: octets after len untouched");
+	is_int(bad_eq, 0, "eq: case-flipped names equal, one changed octet as ref_fold");
+	is_int(bad_pair, 0, "eq: all 65536 octet pairs at byte, word and overlap positions");
+	fill(&a, 9, 1);
+	fill(&b, 10, 1);
+	ok(!dns_name_eq(&a, &b), "eq: different lengths");
+}
+
+/* 0x20 at every length: letters keep their letter, all else is kept, octets after len too. */
+static void
+test_0x20_exhaustive(void)
+{
+	struct dns_name a, b;
+	uint8_t seen_up[DNS_NAME_MAX], seen_low[DNS_NAME_MAX];
+	size_t li, len, i;
+	unsigned seed;
+	int t, bad = 0, letters, want, never = 0;
+
+	for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		len = lens[li];
+		for (seed = 0; seed < 16; seed++) {
+			fill(&a, len, seed);
+			want = 0;
+			for (i = 0; i < len; i++)
+				want += ref_letter(a.wire[i]);
+			memset(seen_up, 0, sizeof(seen_up));
+			memset(seen_low, 0, sizeof(seen_low));
+			for (t = 0; t < 64; t++) {
+				b = a;
+				letters = dns_name_0x20(&b);
+				if (letters != want || b.len != a.len)
+					bad++;
+				for (i = 0; i < len; i++) {
+					if (ref_fold(b.wire[i]) != ref_fold(a.wire[i]))
+						bad++;
+					if (!ref_letter(a.wire[i]) && b.wire[i] != a.wire[i])
+						bad++;
+					if (b.wire[i] >= 'A' && b.wire[i] <= 'Z')
+						seen_up[i] = 1;
+					if (b.wire[i] >= 'a' && b.wire[i] <= 'z')
+						seen_low[i] = 1;
+				}
+				for (i = len; i < sizeof(b.wire); i++)
+					if (b.wire[i] != 0xa5)
+						bad++;
+			}
+			/* 64 tries: a letter never seen in both cases has odds 2^-63. */
+			for (i = 0; i < len; i++)
+				if (ref_letter(a.wire[i]) && !(seen_up[i] && seen_low[i]))
+					never++;
+		}
+	}
+	is_int(bad, 0, "0x20: same letters, count right, non-letters and tail kept");
+	is_int(never, 0, "0x20: every letter position takes both cases (head, words, tail)");
+}
+
+/* Compressed names come out as the exact uncompressed wire, segment by segment. */
+static void
+test_read_segments(void)
+{
+	/* 0: "\4test\0"; 6: "\2mx" -> 0; 11: "\3www\4mail" -> 6 */
+	static const uint8_t m[] = "\4test\0\2mx\300\0\3www\4mail\300\6";
+	struct buf_rd b;
+	struct dns_name n;
+
+	buf_rd_init(&b, m, sizeof(m) - 1);
+	buf_seek(&b, 11);
+	if (ok(dns_name_read(&b, &n) == 0, "three segments")) {
+		is_int(n.len, 18, "  wire 18");
+		is_mem(n.wire, "\3www\4mail\2mx\4test\0", 18, "  wire bytes in order");
+		is_int(b.off, sizeof(m) - 1, "  cursor after the first pointer");
+	}
+	buf_rd_init(&b, m, sizeof(m) - 1);
+	buf_seek(&b, 20);
+	if (ok(dns_name_read(&b, &n) == 0, "a name that is only pointers")) {
+		is_int(n.len, 9, "  wire 9");
+		is_mem(n.wire, "\2mx\4test\0", 9, "  wire bytes");
+		is_int(b.off, 22, "  cursor after the first pointer");
+	}
+	/* The cursor's error is sticky: a failed cursor reads no name. */
+	buf_rd_init(&b, m, sizeof(m) - 1);
+	buf_rd_fail(&b);
+	errno = 0;
+	ok(dns_name_read(&b, &n) == -1 && errno == EBADMSG && n.len == 0,
+	    "failed cursor: no name (EBADMSG)");
+}
+
 int
 main(void)
 {
@@ -379,5 +558,8 @@ main(void)
 	test_read_limits();
 	test_write();
 	test_compare();
+	test_fold_exhaustive();
+	test_0x20_exhaustive();
+	test_read_segments();
 	return done_testing();
 }

@@ -451,6 +451,14 @@ test_bad(void)
 			    bad_cases[i].why);
 		if (r == 0)
 			dns_msg_clear(&m);
+		why = "unset";
+		r = dns_msg_parse_borrow(&m, in, n, &why);
+		if (!ok(r == -1 && why != NULL && strcmp(why, bad_cases[i].why) == 0 &&
+			    m.wire == NULL && m.rr == NULL && m.nrr == 0,
+			"  borrowing parse refuses it too: %s", bad_cases[i].what))
+			diag("got %d, why \"%s\"", r, why ? why : "(null)");
+		if (r == 0)
+			dns_msg_clear(&m);
 	}
 	/* Longer than any DNS message can be. */
 	{
@@ -470,6 +478,164 @@ test_bad(void)
 	ok(r == -1 && m.wire == NULL && m.rr == NULL && m.nrr == 0,
 	    "refused msg is empty (why may be NULL)");
 	dns_msg_clear(&m);
+}
+
+/*
+ * dns_msg_parse_borrow: the same msg as dns_msg_parse, but wire (and so rdata) is the
+ * caller's buffer, and dns_msg_clear() frees nothing of it.
+ */
+static void
+test_borrow(void)
+{
+	uint8_t in[MSG_BUF], out1[MSG_BUF], out2[MSG_BUF];
+	struct dns_msg m, c;
+	const char *why;
+	size_t n, l1, l2;
+
+	n = unhex(in, sizeof(in),
+	    "1234 8180 0001 0001 0000 0000" OWNER "000f 0001"
+	    "c00c 000f 0001 0000012c 0008 000a 036d7831 c00c");
+	if (!ok(dns_msg_parse_borrow(&m, in, n, &why) == 0, "borrow: compressed MX answer"))
+		return;
+	ok(m.wire == in && m.wire_len == n && m.wire_copy == NULL, "  wire is the caller's");
+	ok(m.rr[0].rdata == in + n - 8, "  rdata points into the caller's buffer");
+	if (ok(dns_msg_parse(&c, in, n, &why) == 0, "copy: same message")) {
+		ok(c.wire != in && c.wire == c.wire_copy && memcmp(c.wire, in, n) == 0,
+		    "  copy: wire is the msg's own copy");
+		ok(c.rr[0].rdata == c.wire + n - 8, "  copy: rdata points into the copy");
+		l1 = dns_msg_write(out1, sizeof(out1), &m);
+		l2 = dns_msg_write(out2, sizeof(out2), &c);
+		ok(l1 > 0 && l1 == l2 && memcmp(out1, out2, l1) == 0,
+		    "  both write the same bytes");
+		dns_msg_clear(&c);
+	}
+	dns_msg_clear(&m);
+	ok(m.wire == NULL && m.rr == NULL && m.nrr == 0 && m.wire_copy == NULL,
+	    "borrow: clear empties the msg");
+	ok(in[0] == 0x12 && in[1] == 0x34, "  and leaves the caller's bytes alone");
+
+	/* dns_msg_init: the empty msg, safe to clear. */
+	memset(&m, 0xa5, sizeof(m));
+	dns_msg_init(&m);
+	ok(m.wire == NULL && m.rr == NULL && m.nrr == 0 && m.wire_copy == NULL && m.id == 0 &&
+		!m.edns.present,
+	    "init: empty");
+	dns_msg_clear(&m);
+}
+
+/*
+ * A message of count A records and, with opt, an OPT last: a 25-octet header and question,
+ * then 16 octets a record (owner a pointer to the question; rdata its last 4 octets).
+ */
+static size_t
+many(uint8_t *in, size_t cap, size_t count, bool opt)
+{
+	size_t n, i;
+
+	n = unhex(in, cap, "4321 8180 0001 0000 0000 0000" OWNER "0001 0001");
+	in[7] = (uint8_t)count;
+	in[6] = (uint8_t)(count >> 8);
+	in[11] = opt ? 1 : 0;
+	for (i = 0; i < count && n + 16 <= cap; i++) {
+		n += unhex(in + n, cap - n, "c00c 0001 0001 0000012c 0004 c00002");
+		in[n++] = (uint8_t)i;
+	}
+	if (opt)
+		n += unhex(in + n, cap - n, "00 0029 04d0 00008000 0000");
+	return n;
+}
+
+/*
+ * Records up to DNS_MSG_RR_FIXED (the OPT takes a slot while it is read) stay inside the
+ * msg; more go to the heap. Every record is set field by field, so each is checked.
+ */
+static void
+test_counts(void)
+{
+	static const struct {
+		size_t count;
+		bool opt, fixed;
+	} cases[] = {
+	    {0, true, true},
+	    {1, false, true},
+	    {DNS_MSG_RR_FIXED - 1, true, true},
+	    {DNS_MSG_RR_FIXED, false, true},
+	    {DNS_MSG_RR_FIXED, true, false},
+	    {DNS_MSG_RR_FIXED + 1, false, false},
+	    {DNS_RR_MAX - 1, true, false},
+	    {DNS_RR_MAX, false, false},
+	};
+	static uint8_t in[DNS_MSG_MAX], out[DNS_MSG_MAX];
+	struct dns_msg m, m2;
+	const char *why;
+	char s[DNS_NAME_STRLEN];
+	size_t i, j, n, len, bad;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = many(in, sizeof(in), cases[i].count, cases[i].opt);
+		if (!ok(dns_msg_parse_borrow(&m, in, n, &why) == 0, "%zu A records%s",
+			cases[i].count, cases[i].opt ? " and an OPT" : "")) {
+			diag("why: %s", why);
+			continue;
+		}
+		ok(m.nrr == cases[i].count && m.edns.present == cases[i].opt, "  counts");
+		ok((m.rr == m.rr_fixed) == cases[i].fixed, "  records %s",
+		    cases[i].fixed ? "inside the msg" : "on the heap");
+		bad = 0;
+		for (j = 0; j < m.nrr; j++) {
+			dns_name_to_str(&m.rr[j].owner, s, sizeof(s));
+			if (strcmp(s, "mx.test.") != 0 || m.rr[j].type != DNS_T_A ||
+			    m.rr[j].class != DNS_C_IN || m.rr[j].ttl != 300 ||
+			    m.rr[j].section != DNS_S_AN || m.rr[j].rdlen != 4 ||
+			    m.rr[j].u.a[3] != (uint8_t)j || m.rr[j].rdata != in + 25 + 16 * j + 12)
+				bad++;
+		}
+		is_int(bad, 0, "  every record's fields");
+		len = dns_msg_write(out, sizeof(out), &m);
+		ok(len == n + 7 * cases[i].count && memcmp(out, in, 25) == 0,
+		    "  written back, owners uncompressed");
+		ok(dns_msg_parse(&m2, out, len, &why) == 0 && m2.nrr == cases[i].count,
+		    "  and read again");
+		dns_msg_clear(&m2);
+		dns_msg_clear(&m);
+	}
+	/* A failure after the records went to the heap frees them (ASan would say). */
+	n = many(in, sizeof(in), DNS_MSG_RR_FIXED + 4, false);
+	ok(dns_msg_parse(&m, in, n - 1, &why) == -1 && strcmp(why, "rdata truncated") == 0 &&
+		m.rr == NULL,
+	    "last of %d records cut: refused, nothing kept", DNS_MSG_RR_FIXED + 4);
+	n = many(in, sizeof(in), 3, false);
+	ok(dns_msg_parse_borrow(&m, in, n - 1, &why) == -1 && m.rr == NULL,
+	    "last of 3 records cut: refused, nothing kept");
+}
+
+/*
+ * Records whose RDATA stays raw read as zeros through u.a/u.aaaa, so code that looks at
+ * a record by type alone never reads what the parse did not set.
+ */
+static void
+test_raw_zero(void)
+{
+	static const char *const vec[] = {
+	    HDR_AN1 OWNER "0001 0003 0000012c 0004 c0000201", /* A, class CH */
+	    HDR_AN1 OWNER "001c 0003 0000012c 0004 c0000201", /* AAAA, class CH, 4 octets */
+	    HDR_AN1 OWNER "0010 0001 0000012c 0003 026869",   /* TXT */
+	    HDR_AN1 OWNER "03e7 0001 0000012c 0002 ffff",     /* TYPE999 */
+	};
+	static const uint8_t zero[16];
+	uint8_t in[MSG_BUF];
+	struct dns_msg m;
+	const char *why;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		n = unhex(in, sizeof(in), vec[i]);
+		if (ok(dns_msg_parse_borrow(&m, in, n, &why) == 0, "raw record %zu parses", i)) {
+			is_mem(m.rr[0].u.aaaa, zero, 16, "  u.aaaa reads as zeros");
+			is_int(m.rr[0].u.name.len, 0, "  u.name is empty");
+		}
+		dns_msg_clear(&m);
+	}
 }
 
 static void
@@ -796,6 +962,62 @@ test_golden(void)
 	}
 }
 
+/*
+ * Every fuzz corpus input (fuzz/corpus/dns_msg: valid and hostile messages) through both
+ * parsers: the same verdict, the same reason, and for accepted ones the same message
+ * written back. Run from the repository root.
+ */
+static void
+test_corpus_both(void)
+{
+	static const char dir[] = "fuzz/corpus/dns_msg";
+	static uint8_t wire[DNS_MSG_MAX + 1], o1[1 << 20], o2[1 << 20];
+	DIR *d;
+	struct dirent *de;
+	struct dns_msg a, b;
+	const char *wa, *wb;
+	char path[512];
+	FILE *f;
+	size_t len, l1, l2;
+	int ra, rb, files = 0, differ = 0, accepted = 0;
+
+	d = opendir(dir);
+	if (!ok(d != NULL, "corpus: %s exists (run from the repository root)", dir))
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "rb");
+		if (f == NULL)
+			continue;
+		len = fread(wire, 1, sizeof(wire), f);
+		fclose(f);
+		files++;
+		ra = dns_msg_parse(&a, wire, len, &wa);
+		rb = dns_msg_parse_borrow(&b, wire, len, &wb);
+		if (ra != rb || (ra == -1 && strcmp(wa, wb) != 0)) {
+			diag("%s: %d/%d %s/%s", de->d_name, ra, rb, ra ? wa : "", rb ? wb : "");
+			differ++;
+		} else if (ra == 0) {
+			accepted++;
+			l1 = dns_msg_write(o1, sizeof(o1), &a);
+			l2 = dns_msg_write(o2, sizeof(o2), &b);
+			if (l1 != l2 || memcmp(o1, o2, l1) != 0 || b.wire != wire) {
+				diag("%s: written differently", de->d_name);
+				differ++;
+			}
+		}
+		if (ra == 0)
+			dns_msg_clear(&a);
+		if (rb == 0)
+			dns_msg_clear(&b);
+	}
+	closedir(d);
+	ok(files > 10 && accepted > 0, "corpus: %d files, %d accepted", files, accepted);
+	is_int(differ, 0, "corpus: both parsers agree on every file");
+}
+
 int
 main(void)
 {
@@ -803,9 +1025,13 @@ main(void)
 	test_typed();
 	test_opt();
 	test_bad();
+	test_borrow();
+	test_counts();
+	test_raw_zero();
 	test_query();
 	test_msg_write();
 	test_names();
 	test_golden();
+	test_corpus_both();
 	return done_testing();
 }
