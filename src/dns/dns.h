@@ -121,7 +121,8 @@ struct dns_edns {
  *
  * Up to DNS_MSG_RR_FIXED records (OPT included) are kept in rr_fixed, inside the msg, so
  * a common reply needs no allocation; rr then points there. A parsed msg must therefore
- * not be copied or moved by value.
+ * not be copied or moved by value. What dns_msg_clear() frees is said by wire_copy and
+ * rr_heap, never inferred from rr.
  */
 #define DNS_MSG_RR_FIXED 8
 
@@ -138,6 +139,7 @@ struct dns_msg {
 	const uint8_t	*wire;		/* the message bytes; rdata points into them */
 	size_t		 wire_len;
 	uint8_t		*wire_copy;	/* == wire when the msg owns them, else NULL */
+	struct dns_rr	*rr_heap;	/* == rr when allocated (more than DNS_MSG_RR_FIXED) */
 	struct dns_rr	 rr_fixed[DNS_MSG_RR_FIXED];	/* last: not zeroed */
 };
 
@@ -250,7 +252,8 @@ struct dns_stats {
 	uint64_t	tc_tcp;		/* TC=1 moved to TCP */
 	uint64_t	suspect_tcp;	/* a mismatched reply moved the query to TCP */
 	uint64_t	timeouts;
-	uint64_t	badcookie;	/* BADCOOKIE retries */
+	uint64_t	badcookie;	/* BADCOOKIE retries with the new server cookie */
+	uint64_t	badcookie_tcp;	/* a second BADCOOKIE moved the query to TCP */
 	uint64_t	no0x20;		/* servers found not to preserve case */
 	uint64_t	cache_hits, cache_neg_hits, coalesced;
 	uint64_t	ignored_rr;	/* records not used: other sections, off the chain */

@@ -309,6 +309,7 @@ dns_query_attempt(struct dns_query *q, bool same_server)
 	if (!same_server || q->srv == NULL) {
 		q->srv = &res->srv[(q->server0 + q->attempt) % res->nsrv];
 		q->attempt++;
+		q->badcookie_retried = false;	/* each server gets its own cookie retry */
 	}
 	q->id = dns_id_new(res);
 	q->id_held = true;
@@ -414,7 +415,11 @@ dns_query_reply(struct dns_query *q, const uint8_t *pkt, size_t len, bool tcp)
 	 * retry meets BADCOOKIE again (or the first one carried no cookie to retry with),
 	 * "the client SHOULD retry using TCP", where the server needs no cookie.
 	 */
-	if (m.rcode == DNS_R_BADCOOKIE && !tcp) {
+	/*
+	 * BADCOOKIE means something only when it echoes the client cookie we sent (dns_match
+	 * checked that it is ours); without one it is just a server error, handled below.
+	 */
+	if (m.rcode == DNS_R_BADCOOKIE && !tcp && sent_cookie && m.edns.has_cookie) {
 		bool retry = !q->badcookie_retried && m.edns.scookie_len > 0;
 
 		dns_msg_clear(&m);
@@ -423,6 +428,7 @@ dns_query_reply(struct dns_query *q, const uint8_t *pkt, size_t len, bool tcp)
 			res->stats.badcookie++;
 			dns_query_attempt(q, true);
 		} else {
+			res->stats.badcookie_tcp++;
 			dns_query_to_tcp(q);
 		}
 		return true;

@@ -294,7 +294,7 @@ msg_parse(struct dns_msg *m)
 	} else if (total <= DNS_MSG_RR_FIXED) {
 		m->rr = m->rr_fixed;
 	} else {
-		m->rr = reallocarray(NULL, total, sizeof(*m->rr));
+		m->rr = m->rr_heap = reallocarray(NULL, total, sizeof(*m->rr));
 		if (m->rr == NULL)
 			return "out of memory";
 	}
@@ -371,8 +371,7 @@ dns_msg_init(struct dns_msg *m)
 void
 dns_msg_clear(struct dns_msg *m)
 {
-	if (m->rr != m->rr_fixed)
-		free(m->rr);
+	free(m->rr_heap);
 	free(m->wire_copy);
 	dns_msg_init(m);
 }

@@ -255,5 +255,18 @@ is "$(v ok_true)" "$N_BC" "(vii) all $N_BC lookups OK with the true address"
 is "$(v tcp)" "$N_BC" "(vii) a second BADCOOKIE moved every query to TCP"
 is "$(v s.badcookie)" "$N_BC" "(vii) one cookie retry per query, no more"
 is "$(v f.badcookie)" $((2 * N_BC)) "(vii) the server sent BADCOOKIE twice per query"
+is "$(v s.badcookie_tcp)" "$N_BC" "(vii) each move to TCP counted as badcookie_tcp"
+
+# A BADCOOKIE that carries no COOKIE option does not echo our client cookie, so it is no
+# cookie signal (RFC 7873 §5.3): a server error like SERVFAIL, never a reason for TCP.
+N_BARE=5
+start_fake bcbare --honest --cookies --badcookie bare
+drive bcbare -P bc -n "$N_BARE" -p 1 --attempts 1
+ok $? "(vii) dnsdrive ran $N_BARE lookups that get BADCOOKIE without a cookie"
+stop_fake
+load bcbare
+is "$(v not_ok)" "$N_BARE" "(vii) none of them succeeded (the server never answered them)"
+is "$(v s.tcp_sent) $(v s.badcookie) $(v s.badcookie_tcp)" "0 0 0" \
+    "(vii) no cookie retry and no TCP for a BADCOOKIE without our cookie"
 
 done_testing

@@ -29,7 +29,8 @@ the client cookie and client address with a secret. --badcookie require (with --
 answers BADCOOKIE (RFC 7873 §5.2.3, with a valid server cookie) to every UDP query that
 lacks a valid server cookie; --badcookie always answers BADCOOKIE to every UDP query for
 names whose first label starts with "bc", valid cookie or not (TCP is always answered:
-RFC 7873 §5.3 sends a client that meets a second BADCOOKIE there). --honest sends no forgeries and no
+RFC 7873 §5.3 sends a client that meets a second BADCOOKIE there); --badcookie bare does
+the same with no COOKIE option at all (a plain server error, not a cookie signal). --honest sends no forgeries and no
 poisoned records. --kinds picks a subset of forgeries (e.g. "cdf"); --shuffle sends
 them in a random order per query (a resolver that gives up UDP at the first mismatch then
 still meets every kind first, some of the time).
@@ -460,7 +461,9 @@ class Forge:
                 self.stats["forged_total"] += 1
         if self.badcookie(q, lower):
             self.stats["badcookie"] += 1
-            self.send(self.udp, self.message(q, rcode=RCODE_BADCOOKIE, poison=False), peer)
+            cookie = b"" if self.args.badcookie == "bare" else None
+            self.send(self.udp, self.message(q, rcode=RCODE_BADCOOKIE, poison=False,
+                                             cookie=cookie), peer)
             return
         tc = self.args.tc_names and lower[0].startswith(b"tc")
         self.send(self.udp, self.message(q, tc=tc), peer)
@@ -471,7 +474,7 @@ class Forge:
 
     def badcookie(self, q, lower):
         """Whether this UDP query gets BADCOOKIE instead of an answer (--badcookie)."""
-        if self.args.badcookie == "always":
+        if self.args.badcookie in ("always", "bare"):
             return lower[0].startswith(b"bc")
         if self.args.badcookie == "require" and q.edns and q.ccookie is not None:
             return q.scookie != self.cookie_for(q.ccookie, self.client_ip)
@@ -609,8 +612,9 @@ def main():
     ap.add_argument("--shuffle", action="store_true", help="forgeries in random order")
     ap.add_argument("--cookies", action="store_true", help="act as an RFC 7873 server")
     ap.add_argument("--tc-names", action="store_true", help="TC=1 over UDP for tc* names")
-    ap.add_argument("--badcookie", choices=["require", "always"],
-                    help="BADCOOKIE over UDP: without a valid server cookie, or for bc* names")
+    ap.add_argument("--badcookie", choices=["require", "always", "bare"],
+                    help="BADCOOKIE over UDP: without a valid server cookie, or for bc* "
+                    "names (bare: with no COOKIE option)")
     ap.add_argument("--honest", action="store_true", help="no forgeries, no poison")
     ap.add_argument("--upcase", action="store_true",
                     help="echo the question in upper case")

@@ -264,11 +264,13 @@ print_stats(const struct drive *d, uint64_t elapsed_ms)
 		printf("%s\"%s\":%" PRIu64, i > 0 ? "," : "", dns_drop_str((enum dns_drop)i),
 		    st->dropped[i]);
 	printf("},\"dropped_total\":%" PRIu64 ",\"tc_tcp\":%" PRIu64 ",\"suspect_tcp\":%" PRIu64
-	       ",\"timeouts\":%" PRIu64 ",\"badcookie\":%" PRIu64 ",\"no0x20\":%" PRIu64
+	       ",\"timeouts\":%" PRIu64 ",\"badcookie\":%" PRIu64 ",\"badcookie_tcp\":%" PRIu64
+	       ",\"no0x20\":%" PRIu64
 	       ",\"cache_hits\":%" PRIu64 ",\"cache_neg_hits\":%" PRIu64 ",\"coalesced\":%" PRIu64
 	       ",\"ignored_rr\":%" PRIu64 "}}\n",
 	    dns_stats_dropped(st), st->tc_tcp, st->suspect_tcp, st->timeouts, st->badcookie,
-	    st->no0x20, st->cache_hits, st->cache_neg_hits, st->coalesced, st->ignored_rr);
+	    st->badcookie_tcp, st->no0x20, st->cache_hits, st->cache_neg_hits, st->coalesced,
+	    st->ignored_rr);
 }
 
 static long long
