@@ -53,11 +53,7 @@ finish(struct dom *d)
 {
 	struct bench *b = d->b;
 
-	if (d->bad)
-		b->fail++;
-	else
-		b->ok++;
-	b->active--;
+	bench_done(d->bad, &b->ok, &b->fail, &b->active);
 	start(b, d);
 }
 

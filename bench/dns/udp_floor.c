@@ -208,11 +208,7 @@ reply(struct bench *b, struct q *q, const uint8_t *p, ssize_t n)
 	}
 	if (--d->pending > 0)
 		return;
-	if (d->bad)
-		b->fail++;
-	else
-		b->ok++;
-	b->active--;
+	bench_done(d->bad, &b->ok, &b->fail, &b->active);
 	start(b, d);
 }
 
