@@ -3,6 +3,33 @@
  * from the queue manager, expands aliases, delivers to Maildir (or by LMTP when `lmtp` is
  * set) and answers with one result per recipient. It runs as the mail user, blocking on
  * one delivery at a time, so a slow mailbox never stalls the queue manager's commits.
+ *
+ * Alias targets outside local_domains are forwarded as Postfix's local(8) re-submits
+ * through cleanup: one new drop file (queue_drop(), QUEUE_DROP_OWNER) holds every remote
+ * target of the recipient, with the original sender (<> stays <>), RET and ENVID, NOTIFY
+ * without SUCCESS and ORCPT the recipient's (RFC 3461 §4.2, §5.2.7), and the message with
+ * "Delivered-To: RCPT" on top; pickup commits it as a new message and the outbound path
+ * delivers it. For one recipient, in this order:
+ *
+ *   1. with remote targets, the loop check (RFC 9228 §4): a Delivered-To naming the
+ *      recipient means the message has been here and forwarded before: PERM 5.4.6,
+ *      nothing delivered, the sender gets a DSN;
+ *   2. the local targets, Maildir or LMTP, as without forwarding;
+ *   3. the forward, only when no local target was TEMP: a retry then delivers the local
+ *      ones again (Maildir finds its copy and writes none) and forwards once. The drop
+ *      file is fsynced and renamed, and maildrop/ fsynced, before the recipient is
+ *      reported; a crash after the rename and before the queue manager records the result
+ *      forwards again at the next attempt (at least once, never lost).
+ *
+ * The result of the recipient: TEMP if any target was TEMP (the whole expansion is tried
+ * again), else OK if any target was delivered or forwarded (a PERM target is logged, not
+ * bounced), else the PERM. With max_recipients below the number of remote targets the
+ * forward is split into several drop files; one failing after others were written is TEMP
+ * and the retry forwards those again.
+ *
+ * Limits: LOCAL_TARGETS_MAX targets per recipient, so at most that many recipients in a
+ * forwarded copy; its size is the message's plus one header line, and a copy over
+ * max_message_size (pickup would refuse it) is PERM 5.3.4.
  */
 #include <bsd/string.h>
 
@@ -10,6 +37,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +53,14 @@
 #define LOCAL_TARGETS_MAX 64
 #define LMTP_TIMEOUT	  300
 
+enum target_kind { TARGET_LOCAL, TARGET_REMOTE, TARGET_BAD };
+
 struct local {
 	struct mxd		*mxd;
 	struct conf		*conf;
 	struct alias_map	*aliases;
 	char			 targets[LOCAL_TARGETS_MAX][SMTP_ADDR_MAX + 1];
+	uint8_t			 kind[LOCAL_TARGETS_MAX];	/* enum target_kind */
 };
 
 static void
@@ -40,7 +71,46 @@ result_set(struct ipc_rcpt_result *r, const struct deliver_result *d)
 	strlcpy(r->text, d->text, sizeof(r->text));
 }
 
-/* Delivers to one final address (no more aliasing). */
+static void __attribute__((format(printf, 4, 5)))
+result(struct deliver_result *r, enum deliver_status status, const char *dsn,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(r, 0, sizeof(*r));
+	r->status = status;
+	strlcpy(r->dsn, dsn, sizeof(r->dsn));
+	va_start(ap, fmt);
+	(void)vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+status_word(enum deliver_status s)
+{
+	return s == DELIVER_OK ? "sent" : s == DELIVER_TEMP ? "deferred" : "bounced";
+}
+
+/* Postfix's line for one target of an alias. */
+static void
+log_target(const struct queue_env *env, const char *to, const char *orig,
+    const struct deliver_result *r)
+{
+	log_info("%s: to=<%s>, orig_to=<%s>, relay=local, delay=%.2f, dsn=%s, status=%s (%s)",
+	    env->id, to, orig, clock_since(env->arrival), r->dsn, status_word(r->status),
+	    r->text);
+}
+
+static bool
+has_utf8(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+/* Delivers to one final local address (no more aliasing). */
 static void
 deliver_one(struct local *l, int fd, const struct queue_env *env, const char *addr,
     struct deliver_result *res, bool redelivery)
@@ -51,10 +121,8 @@ deliver_one(struct local *l, int fd, const struct queue_env *env, const char *ad
 
 	memset(res, 0, sizeof(*res));
 	if (at == NULL || !conf_is_local_domain(l->conf, at + 1)) {
-		res->status = DELIVER_TEMP;
-		strlcpy(res->dsn, "4.4.0", sizeof(res->dsn));
-		strlcpy(res->text, "alias target is not local; forwarding to remote targets is not supported",
-		    sizeof(res->text));
+		/* The queue manager sends us local recipients only. */
+		result(res, DELIVER_TEMP, "4.3.0", "recipient is not local");
 		return;
 	}
 	if (l->conf->lmtp[0] != '\0') {
@@ -68,21 +136,199 @@ deliver_one(struct local *l, int fd, const struct queue_env *env, const char *ad
 	    l->conf->hostname, res, redelivery);
 }
 
+/* --- forwarding ----------------------------------------------------------------------- */
+
+static int
+loop_data(void *arg, const void *p, size_t n)
+{
+	struct queue_dt *dt = arg;
+
+	queue_dt_feed(dt, p, n);
+	return dt->done ? -1 : 0;	/* the header section is all it needs */
+}
+
+/*
+ * Has this message been delivered to addr before, here or by another MTA that records
+ * it? 1 yes (a Delivered-To field names it), 0 no, -1 the queue file did not read back.
+ */
+static int
+forward_loop(int fd, const char *addr)
+{
+	struct queue_dt		dt;
+	struct queue_env	scratch;
+	enum queue_read_res	rr;
+
+	queue_dt_init(&dt, addr);
+	rr = queue_file_read(fd, &scratch, loop_data, &dt);
+	queue_env_clear(&scratch);
+	if (rr != QUEUE_READ_OK && !(rr == QUEUE_READ_IOERR && dt.done))
+		return -1;
+	return queue_dt_found(&dt) ? 1 : 0;
+}
+
+static int
+forward_data(void *arg, const void *p, size_t n)
+{
+	queue_drop_data(arg, p, n);	/* a write error is sticky: the commit reports it */
+	return 0;
+}
+
+/*
+ * RFC 3461 §5.2.7.3, and what Postfix does for every alias: the forwarded copy keeps the
+ * recipient's NOTIFY but for SUCCESS, which this hop answers itself (the queue manager's
+ * success DSN for the recipient, sent when we report it); SUCCESS alone becomes NEVER.
+ */
+static unsigned
+forward_notify(unsigned notify)
+{
+	if (notify == SMTP_NOTIFY_SUCCESS)
+		return SMTP_NOTIFY_NEVER;
+	return notify & ~(unsigned)SMTP_NOTIFY_SUCCESS;
+}
+
+/*
+ * RFC 3461 §4.2: the ORCPT the recipient came with, else the recipient as we received
+ * it ("utf-8" type for a UTF-8 address, RFC 6533 §3). None when it would break pickup's
+ * rules (an xtext-decoded ORCPT may hold a space).
+ */
 static void
-deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const char *addr,
-    struct deliver_result *res, bool redelivery)
+forward_orcpt(const struct queue_rcpt *rcpt, char *out, size_t cap)
+{
+	int n;
+
+	if (rcpt->orcpt[0] != '\0' && strchr(rcpt->orcpt, ';') != NULL &&
+	    queue_drop_text_ok(rcpt->orcpt) && strlcpy(out, rcpt->orcpt, cap) < cap)
+		return;
+	n = snprintf(out, cap, "%s;%s", has_utf8(rcpt->addr) ? "utf-8" : "rfc822", rcpt->addr);
+	if (n < 0 || (size_t)n >= cap || !queue_drop_text_ok(out))
+		out[0] = '\0';
+}
+
+static const char *
+drop_dsn(int e)
+{
+	return e == ENOSPC || e == EDQUOT ? "4.3.1" : "4.3.0";
+}
+
+/*
+ * Forwards the message to the remote targets to[0..nto) of rcpt: one drop file (one per
+ * max_recipients targets) holding them all. res: OK "forwarded as AS" with AS
+ * ("maildrop/NAME", "maildrop/NAME and N more") also in as, TEMP (nothing was handed
+ * over, or, split, not all of it), or PERM (it cannot be forwarded).
+ */
+static void
+forward(struct local *l, int fd, const struct queue_env *env, const struct queue_rcpt *rcpt,
+    char *const *to, size_t nto, struct deliver_result *res, char *as, size_t aslen)
+{
+	struct queue_env	 fe, scratch;
+	struct queue_drop	*d;
+	enum queue_drop_res	 dr;
+	enum queue_read_res	 rr;
+	char			 orcpt[sizeof(rcpt->orcpt)], dt[SMTP_ADDR_MAX + 32];
+	char			 name[QUEUE_ID_LEN + 1], first[QUEUE_ID_LEN + 1], err[512];
+	const char		*why;
+	unsigned		 notify = forward_notify(rcpt->notify);
+	size_t			 dtlen, per, i, ndrops = 0;
+	int			 k;
+
+	/* Our Delivered-To goes on top (RFC 9228 §4): the loop check of the next pass. */
+	k = snprintf(dt, sizeof(dt), "Delivered-To: %s\r\n", rcpt->addr);
+	for (i = 0; rcpt->addr[i] != '\0'; i++)
+		if ((unsigned char)rcpt->addr[i] < 0x20 || rcpt->addr[i] == 0x7f)
+			k = -1;		/* header injection: smtpd never lets one through */
+	if (k < 0 || (size_t)k >= sizeof(dt)) {
+		result(res, DELIVER_PERM, "5.1.3", "cannot forward: bad recipient address");
+		return;
+	}
+	dtlen = (size_t)k;
+	/*
+	 * What pickup will check is checked first: a file it refused would go to corrupt/
+	 * after we reported the recipient forwarded, and the message would be lost.
+	 */
+	if (env->size + dtlen > l->conf->max_message_size) {
+		result(res, DELIVER_PERM, "5.3.4", "message too large to forward with its "
+		    "Delivered-To field (max_message_size %llu)",
+		    (unsigned long long)l->conf->max_message_size);
+		return;
+	}
+	memset(&fe, 0, sizeof(fe));
+	strlcpy(fe.from, env->from, sizeof(fe.from));
+	fe.body = env->body;
+	fe.smtputf8 = env->smtputf8 || has_utf8(rcpt->addr);
+	fe.ret = env->ret;
+	if (queue_drop_text_ok(env->envid))
+		strlcpy(fe.envid, env->envid, sizeof(fe.envid));
+	forward_orcpt(rcpt, orcpt, sizeof(orcpt));
+	per = l->conf->max_recipients < QUEUE_RCPT_MAX ? l->conf->max_recipients :
+	    QUEUE_RCPT_MAX;
+	if (per == 0)
+		per = 1;
+	for (size_t off = 0; off < nto; off += per) {
+		free(fe.rcpt);
+		fe.rcpt = NULL;
+		fe.nrcpt = 0;
+		for (i = off; i < nto && i < off + per; i++) {
+			if (queue_env_add_rcpt(&fe, to[i], notify, orcpt) == -1) {
+				result(res, DELIVER_TEMP, "4.3.0", "cannot forward: out of memory");
+				goto out;
+			}
+			if (has_utf8(to[i]))
+				fe.smtputf8 = true;
+		}
+		why = queue_drop_env_bad(&fe);
+		if (why != NULL) {
+			result(res, DELIVER_PERM, "5.3.0", "cannot forward: %s", why);
+			goto out;
+		}
+		d = queue_drop_open(l->conf->spool, QUEUE_DROP_OWNER, &fe, name, &dr, err,
+		    sizeof(err));
+		if (d == NULL) {
+			result(res, DELIVER_TEMP, drop_dsn(errno), "cannot forward: %s", err);
+			goto out;
+		}
+		queue_drop_data(d, dt, dtlen);
+		rr = queue_file_read(fd, &scratch, forward_data, d);
+		queue_env_clear(&scratch);
+		if (rr != QUEUE_READ_OK) {
+			queue_drop_abort(d);
+			result(res, DELIVER_TEMP, "4.3.0", "cannot forward: queue file unreadable");
+			goto out;
+		}
+		if (queue_drop_commit(d, err, sizeof(err)) != QUEUE_DROP_OK) {
+			result(res, DELIVER_TEMP, drop_dsn(errno), "cannot forward: %s", err);
+			goto out;
+		}
+		if (ndrops++ == 0)
+			strlcpy(first, name, sizeof(first));
+	}
+	if (ndrops == 1)
+		(void)snprintf(as, aslen, "maildrop/%s", first);
+	else
+		(void)snprintf(as, aslen, "maildrop/%s and %zu more", first, ndrops - 1);
+	result(res, DELIVER_OK, "2.0.0", "forwarded as %s", as);
+out:
+	free(fe.rcpt);
+	if (res->status == DELIVER_TEMP && ndrops > 0)
+		(void)strlcat(res->text, " (part forwarded already)", sizeof(res->text));
+}
+
+/* --- one recipient ---------------------------------------------------------------------- */
+
+static void
+deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
+    const struct queue_rcpt *rcpt, struct deliver_result *res, bool redelivery)
 {
 	char			 lp[SMTP_ADDR_MAX + 1], dom[SMTP_DOMAIN_MAX + 1];
-	const char		*at = strrchr(addr, '@');
-	size_t			 n = 0;
-	struct deliver_result	 r;
-	bool			 temp = false, ok = false;
+	char			 full[SMTP_ADDR_MAX + 1], as[64];
+	char			*remote[LOCAL_TARGETS_MAX];
+	const char		*addr = rcpt->addr, *at = strrchr(addr, '@');
+	size_t			 n = 0, nremote = 0, nlocal = 0;
+	struct deliver_result	 r, temp, perm, fwd;
+	bool			 is_temp = false;
+	int			 fl;
 
 	if (at == NULL) {
-		memset(res, 0, sizeof(*res));
-		res->status = DELIVER_PERM;
-		strlcpy(res->dsn, "5.1.3", sizeof(res->dsn));
-		strlcpy(res->text, "bad recipient address", sizeof(res->text));
+		result(res, DELIVER_PERM, "5.1.3", "bad recipient address");
 		return;
 	}
 	strlcpy(lp, addr, sizeof(lp));
@@ -90,10 +336,7 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const char *a
 	strlcpy(dom, at + 1, sizeof(dom));
 	if (l->aliases != NULL) {
 		if (alias_expand(l->aliases, lp, l->targets, LOCAL_TARGETS_MAX, &n) == -1) {
-			memset(res, 0, sizeof(*res));
-			res->status = DELIVER_PERM;
-			strlcpy(res->dsn, "5.3.5", sizeof(res->dsn));
-			strlcpy(res->text, "alias loop or too many targets", sizeof(res->text));
+			result(res, DELIVER_PERM, "5.3.5", "alias loop or too many targets");
 			return;
 		}
 	}
@@ -102,38 +345,89 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const char *a
 		deliver_one(l, fd, env, addr, res, redelivery);
 		return;
 	}
+	memset(&perm, 0, sizeof(perm));
+	memset(&temp, 0, sizeof(temp));
+	/* Every target as a full address, sorted into local, remote and unusable. */
 	for (size_t i = 0; i < n; i++) {
-		char	full[SMTP_ADDR_MAX + 1];
-		int	fl;
-
 		if (strchr(l->targets[i], '@') == NULL)
 			fl = snprintf(full, sizeof(full), "%s@%s", l->targets[i], dom);
 		else
 			fl = (int)strlcpy(full, l->targets[i], sizeof(full));
+		l->kind[i] = TARGET_BAD;
 		if (fl < 0 || (size_t)fl >= sizeof(full)) {
-			r.status = DELIVER_PERM;
-			strlcpy(r.dsn, "5.1.3", sizeof(r.dsn));
-			strlcpy(r.text, "alias target too long", sizeof(r.text));
-			*res = r;
-			continue;
+			result(&perm, DELIVER_PERM, "5.1.3", "alias target too long");
+		} else {
+			memcpy(l->targets[i], full, (size_t)fl + 1);
+			if (conf_is_local_domain(l->conf, strrchr(full, '@') + 1))
+				l->kind[i] = TARGET_LOCAL;
+			/* The aliases file checks a target loosely; pickup will not. */
+			else if (queue_drop_path_ok(full, SMTP_PATH_UTF8))
+				l->kind[i] = TARGET_REMOTE;
+			else
+				result(&perm, DELIVER_PERM, "5.1.3", "bad alias target address");
 		}
-		deliver_one(l, fd, env, full, &r, redelivery);
-		log_info("%s: to=<%s>, orig_to=<%s>, relay=local, delay=%.2f, dsn=%s, status=%s (%s)",
-		    env->id, full, addr, clock_since(env->arrival), r.dsn, r.status == DELIVER_OK ? "sent" :
-		    r.status == DELIVER_TEMP ? "deferred" : "bounced", r.text);
-		if (r.status == DELIVER_OK)
-			ok = true;
-		else if (r.status == DELIVER_TEMP)
-			temp = true;
-		*res = r;
+		if (l->kind[i] == TARGET_REMOTE)
+			remote[nremote++] = l->targets[i];
+		else if (l->kind[i] == TARGET_BAD)
+			log_target(env, l->targets[i], addr, &perm);
 	}
-	if (temp) {
-		res->status = DELIVER_TEMP;
-	} else if (ok) {
-		res->status = DELIVER_OK;
-		strlcpy(res->dsn, "2.0.0", sizeof(res->dsn));
-		strlcpy(res->text, "delivered to alias targets", sizeof(res->text));
+	if (nremote > 0) {
+		switch (forward_loop(fd, addr)) {
+		case -1:
+			result(res, DELIVER_TEMP, "4.3.0", "queue file unreadable");
+			return;
+		case 1:
+			result(res, DELIVER_PERM, "5.4.6", "mail forwarding loop for %s", addr);
+			return;
+		}
 	}
+	for (size_t i = 0; i < n; i++) {
+		if (l->kind[i] != TARGET_LOCAL)
+			continue;
+		deliver_one(l, fd, env, l->targets[i], &r, redelivery);
+		log_target(env, l->targets[i], addr, &r);
+		if (r.status == DELIVER_OK) {
+			nlocal++;
+		} else if (r.status == DELIVER_TEMP) {
+			if (!is_temp)
+				temp = r;
+			is_temp = true;
+		} else {
+			perm = r;
+		}
+	}
+	memset(&fwd, 0, sizeof(fwd));
+	fwd.status = DELIVER_PERM;
+	if (nremote > 0) {
+		if (is_temp)
+			result(&fwd, DELIVER_TEMP, temp.dsn, "not forwarded before the local "
+			    "targets are delivered");
+		else
+			forward(l, fd, env, rcpt, remote, nremote, &fwd, as, sizeof(as));
+		for (size_t i = 0; i < nremote; i++)
+			log_target(env, remote[i], addr, &fwd);
+		if (fwd.status == DELIVER_TEMP && !is_temp) {
+			temp = fwd;
+			is_temp = true;
+		} else if (fwd.status == DELIVER_PERM) {
+			perm = fwd;
+		}
+	}
+	/* Every target is in one of these: perm holds a result whenever it is used. */
+	if (is_temp)
+		*res = temp;
+	else if (fwd.status == DELIVER_OK && nlocal == 0 && nremote == 1)
+		result(res, DELIVER_OK, "2.0.0", "forwarded to %s as %s", remote[0], as);
+	else if (fwd.status == DELIVER_OK && nlocal == 0)
+		result(res, DELIVER_OK, "2.0.0", "forwarded to %zu remote targets as %s", nremote,
+		    as);
+	else if (fwd.status == DELIVER_OK)
+		result(res, DELIVER_OK, "2.0.0", "delivered to %zu local and forwarded to %zu "
+		    "remote alias targets as %s", nlocal, nremote, as);
+	else if (nlocal > 0)
+		result(res, DELIVER_OK, "2.0.0", "delivered to alias targets");
+	else
+		*res = perm;
 }
 
 static void
@@ -161,12 +455,10 @@ local_request(struct local *l, int qsock, const struct ipc_deliver *d, int fd)
 			strlcpy(res.dsn, "4.3.0", sizeof(res.dsn));
 			strlcpy(res.text, "queue file unreadable", sizeof(res.text));
 		} else {
-			deliver_rcpt(l, fd, &env, env.rcpt[d->idx[i]].addr, &res, d->redelivery != 0);
+			deliver_rcpt(l, fd, &env, &env.rcpt[d->idx[i]], &res, d->redelivery != 0);
 			log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", d->id,
 			    env.rcpt[d->idx[i]].addr, l->conf->lmtp[0] ? "lmtp" : "local",
-			    clock_since(env.arrival), res.dsn,
-			    res.status == DELIVER_OK ? "sent" :
-			    res.status == DELIVER_TEMP ? "deferred" : "bounced", res.text);
+			    clock_since(env.arrival), res.dsn, status_word(res.status), res.text);
 		}
 		result_set(r, &res);
 	}

@@ -1,18 +1,20 @@
 /*
- * pickup — the sendmail drop directory, SPOOL/maildrop (mode 1733: anyone may create a
- * file, nobody but us may list or remove another's). sendmail(8), never privileged,
- * writes a complete mxd queue file there under a dot name, fsyncs it and renames it to
- * its final name; the queue manager takes it from there (inotify, a scan at start and
- * every PICKUP_SCAN_MS) and nothing is lost while mxd is down: the file waits.
+ * pickup — the drop directory, SPOOL/maildrop (mode 1733: anyone may create a file,
+ * nobody but us may list or remove another's). sendmail(8), never privileged, and the
+ * local delivery agent, forwarding to remote alias targets, write a complete mxd queue
+ * file through queue_drop() (queue_drop.c), fsync it and rename it to its final name;
+ * the queue manager takes it from there (inotify, a scan at start and every
+ * PICKUP_SCAN_MS) and nothing is lost while mxd is down: the file waits.
  *
  * A drop file comes from any local user, so it is hostile input: it must be a regular
- * file with one link, at most max_message_size plus envelope room, and read completely
- * and valid by queue_file_read() (records bounded, END and CRC checked). Its envelope is
- * taken as it is but for what we decide: a fresh queue ID, the arrival time, and
- * "localhost uid=UID" as the client, UID from fstat (the kernel's word, not the file's).
- * The copy is committed like any message (fsync, rename, fsync queue/) before the drop
- * file is unlinked, so a crash in between delivers at worst twice, never not at all. A
- * bad file is moved to corrupt/ with a log line.
+ * file with one link, at most max_message_size plus envelope room, read completely and
+ * valid by queue_file_read() (records bounded, END and CRC checked), and its envelope must
+ * pass queue_drop_env_bad() (pickup's rules live beside the writer, so the local agent
+ * can check what it writes). Its envelope is taken as it is but for what we decide: a
+ * fresh queue ID, the arrival time, and "localhost uid=UID" as the client, UID from fstat
+ * (the kernel's word, not the file's). The copy is committed like any message (fsync,
+ * rename, fsync queue/) before the drop file is unlinked, so a crash in between delivers
+ * at worst twice, never not at all. A bad file is moved to corrupt/ with a log line.
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -55,48 +57,6 @@ pickup_data(void *arg, const void *p, size_t n)
 	return 0;
 }
 
-/*
- * The envelope of a drop file is a local user's word: every field must be what smtpd
- * itself would have accepted, so nothing in it can become a command to the next server.
- */
-static bool
-pickup_path_ok(const char *addr, unsigned flags)
-{
-	char			 buf[SMTP_ADDR_MAX + 3];
-	struct smtp_path	 p;
-	struct smtp_perr	 e;
-	int			 n;
-
-	n = snprintf(buf, sizeof(buf), "<%s>", addr);
-	return n > 0 && (size_t)n < sizeof(buf) &&
-	    smtp_path_parse(buf, (size_t)n, flags, &p, &e) == n;
-}
-
-static bool
-pickup_text_ok(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
-static const char *
-pickup_env_bad(const struct queue_env *env)
-{
-	if (!pickup_path_ok(env->from, SMTP_PATH_NULL | SMTP_PATH_UTF8))
-		return "bad sender address";
-	if (!pickup_text_ok(env->envid))
-		return "bad ENVID";
-	for (size_t i = 0; i < env->nrcpt; i++) {
-		if (!pickup_path_ok(env->rcpt[i].addr, SMTP_PATH_UTF8 | SMTP_PATH_POSTMASTER))
-			return "bad recipient address";
-		if (!pickup_text_ok(env->rcpt[i].orcpt))
-			return "bad ORCPT";
-	}
-	return NULL;
-}
-
 static void
 pickup_reject(struct qmgr *q, const char *name, const char *why)
 {
@@ -115,7 +75,7 @@ pickup_reject(struct qmgr *q, const char *name, const char *why)
 static int
 pickup_one(struct qmgr *q, const char *name)
 {
-	struct queue_env	 env;
+	struct queue_env	 env, scratch;
 	struct queue_w		*w;
 	struct pickup_copy	 copy;
 	struct qmsg		*m;
@@ -145,10 +105,10 @@ pickup_one(struct qmgr *q, const char *name)
 	memset(&env, 0, sizeof(env));
 	r = queue_file_read(fd, &env, NULL, NULL);
 	if (r != QUEUE_READ_OK || env.nrcpt == 0 ||
-	    env.nrcpt > q->conf->max_recipients || pickup_env_bad(&env) != NULL) {
+	    env.nrcpt > q->conf->max_recipients || queue_drop_env_bad(&env) != NULL) {
 		const char *why = r != QUEUE_READ_OK ? "not a complete queue file" :
 		    env.nrcpt == 0 || env.nrcpt > q->conf->max_recipients ?
-		    "no or too many recipients" : pickup_env_bad(&env);
+		    "no or too many recipients" : queue_drop_env_bad(&env);
 
 		queue_env_clear(&env);
 		close(fd);
@@ -178,7 +138,8 @@ pickup_one(struct qmgr *q, const char *name)
 	copy.w = w;
 	copy.left = q->conf->max_message_size;
 	copy.too_big = false;
-	r = queue_file_read(fd, &(struct queue_env){ 0 }, pickup_data, &copy);
+	r = queue_file_read(fd, &scratch, pickup_data, &copy);
+	queue_env_clear(&scratch);
 	close(fd);
 	strlcpy(id, m->id, sizeof(id));
 	if (r != QUEUE_READ_OK || queue_w_end(w) == -1) {
@@ -203,8 +164,10 @@ pickup_one(struct qmgr *q, const char *name)
 	free(w);
 	if (unlinkat(q->dropdir, name, 0) == -1)
 		log_warn("maildrop/%s: unlink", name);
-	/* Postfix's pickup and qmgr lines, which pflogsumm counts. */
-	log_info_as("mxd/pickup", "%s: uid=%u from=<%s>", id, (unsigned)st.st_uid, env.from);
+	/* Postfix's pickup and qmgr lines, which pflogsumm counts; the drop name ties the new
+	   ID to what sendmail -bs answered or the local agent logged when it forwarded. */
+	log_info_as("mxd/pickup", "%s: uid=%u from=<%s> (maildrop/%s)", id, (unsigned)st.st_uid,
+	    env.from, name);
 	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", id, env.from,
 	    (unsigned long long)env.size, env.nrcpt);
 	qmgr_count(q, QSTAT_RECEIVED, 1);

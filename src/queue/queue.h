@@ -113,6 +113,76 @@ bool	queue_id_valid(const char *);
 uint32_t queue_crc32c(uint32_t crc, const void *, size_t);
 
 /*
+ * --- the maildrop (queue_drop.c) -------------------------------------------------------
+ * A message handed to the queue without SMTP: a complete queue file written under a
+ * temporary name, fsynced, renamed to SPOOL/maildrop/NAME (NAME: 16 random hex digits),
+ * which the queue manager's pickup reads back whole, checks with queue_drop_env_bad()'s
+ * rules and commits with a fresh queue ID. Writers: sendmail(8) as any user (flags 0: the
+ * temporary file is maildrop/.NAME.tmp, mode 0644, the directory fsync best effort), and
+ * the local delivery agent forwarding to remote alias targets (QUEUE_DROP_OWNER, as the
+ * mail user: tmp/fwd.NAME, mode 0600, and success only once the directory fsync made the
+ * name durable). On any failure the temporary file is gone; SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT are blocked from open to commit or abort.
+ */
+#define QUEUE_DROP_OWNER 0x01
+enum queue_drop_res {
+	QUEUE_DROP_OK,
+	QUEUE_DROP_NOCREATE,	/* the file cannot be created: no directory, no permission,
+				   the spool path too long */
+	QUEUE_DROP_FAIL		/* a write, fsync or rename failed (ENOSPC, EIO), or memory */
+};
+struct queue_drop;
+/*
+ * Creates the temporary file and writes env into it; env->id becomes NAME (also in name)
+ * and env->arrival now. Returns a handle that queue_drop_commit() or queue_drop_abort()
+ * ends and frees, or NULL with *res, the reason in err and errno set.
+ */
+struct queue_drop *queue_drop_open(const char *spool, unsigned flags, struct queue_env *env,
+	    char name[QUEUE_ID_LEN + 1], enum queue_drop_res *res, char *err, size_t errlen);
+/* Appends message octets (CRLF lines, not dot-stuffed); errors show at the commit. */
+void	queue_drop_data(struct queue_drop *, const void *, size_t);
+/* END record, fsync, rename to maildrop/NAME, fsync maildrop/. OK, or FAIL with err/errno. */
+enum queue_drop_res queue_drop_commit(struct queue_drop *, char *err, size_t errlen);
+void	queue_drop_abort(struct queue_drop *);	/* NULL is fine */
+/* All of it for a message in memory. */
+enum queue_drop_res queue_drop(const char *spool, unsigned flags, struct queue_env *env,
+	    const void *msg, size_t len, char name[QUEUE_ID_LEN + 1], char *err,
+	    size_t errlen);
+/*
+ * Pickup's rules: every envelope field of a drop file must be what smtpd itself would
+ * have accepted, so nothing in it can become a command to the next server. path_ok: addr
+ * parses as "<addr>" with smtp_path_parse(flags); text_ok: no octet <= 0x20 or 0x7f (an
+ * ENVID, an ORCPT); env_bad: NULL, or what is wrong with env (sender, ENVID, recipients,
+ * ORCPTs).
+ */
+bool	queue_drop_path_ok(const char *addr, unsigned flags);
+bool	queue_drop_text_ok(const char *);
+const char *queue_drop_env_bad(const struct queue_env *);
+
+/*
+ * Forwarding loops (RFC 9228 §4, as Postfix's local(8)): whether a message's header
+ * section holds a "Delivered-To:" field whose value is addr (blanks and one pair of angle
+ * brackets around it ignored, ASCII case ignored, folded lines joined). Feed the message
+ * octets in order, in chunks of any size; done turns true at the empty line that ends the
+ * header section (feeding more does nothing). A value longer than QUEUE_DT_VALUE_MAX is
+ * skipped: it cannot be an address. addr is borrowed until the last call.
+ */
+#define QUEUE_DT_VALUE_MAX (SMTP_ADDR_MAX + 64)
+struct queue_dt {
+	const char	*addr;
+	char		 val[QUEUE_DT_VALUE_MAX + 1];
+	size_t		 len;
+	uint8_t		 match;		/* octets of the field name matched; 0xff: another field */
+	bool		 bol;		/* at the start of a line */
+	bool		 collect;	/* inside a Delivered-To value */
+	bool		 over;		/* that value was too long */
+	bool		 done, found;
+};
+void	queue_dt_init(struct queue_dt *, const char *addr);
+void	queue_dt_feed(struct queue_dt *, const void *, size_t);
+bool	queue_dt_found(struct queue_dt *);	/* ends a field the input stopped inside */
+
+/*
  * --- local delivery ------------------------------------------------------------------
  * Each call delivers one message (the queue file open on msgfd, read from offset 0 with
  * queue_file_read(); the envelope comes from env, not from the file) and classifies the

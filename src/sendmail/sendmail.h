@@ -4,7 +4,7 @@
  *   sendmail.c  options, modes (-bm -bs -bp -bi -q), the config, exit codes
  *   sm_addr.c   RFC 5322 address lists (headers and command-line arguments) → envelope
  *   sm_msg.c    reading a message from stdin and completing its header section
- *   sm_drop.c   writing the maildrop file that mxd picks up (notes/admin.md contract)
+ *   sm_drop.c   the maildrop file that mxd picks up (queue_drop.c writes it) → EX_* codes
  *   sm_smtp.c   -bs: an SMTP dialogue on stdin/stdout
  *
  * The program is never setuid or setgid: everything it does, it does as the invoking
@@ -121,10 +121,10 @@ bool	sm_msg_8bit(const uint8_t *, size_t);
 /*
  * Writes env + msg as a complete mxd queue file to SPOOL/maildrop/.NAME.tmp (O_EXCL,
  * mode 0644), fsyncs it, renames it to SPOOL/maildrop/NAME and fsyncs the directory when
- * we may read it. name receives NAME (16 hex digits). env->id and env->arrival are set
- * here. Returns EX_OK, EX_CANTCREAT (the file cannot be created: no maildrop directory,
- * no permission) or EX_TEMPFAIL (a write, fsync or rename failed: ENOSPC, EIO), with the
- * reason in err; on failure nothing is left behind.
+ * we may read it: queue_drop() with flags 0. name receives NAME (16 hex digits). env->id
+ * and env->arrival are set there. Returns EX_OK, EX_CANTCREAT (the file cannot be
+ * created: no maildrop directory, no permission) or EX_TEMPFAIL (a write, fsync or rename
+ * failed: ENOSPC, EIO), with the reason in err; on failure nothing is left behind.
  */
 int	sm_drop(const char *spool, struct queue_env *env, const uint8_t *msg, size_t len,
 	    char name[QUEUE_ID_LEN + 1], char *err, size_t errlen);
