@@ -56,8 +56,16 @@ struct ipc_rcpt_result {
 	char		dsn[12];	/* RFC 3463 allows "5.999.999" */
 	char		text[240];
 	char		relay[96];	/* the remote MTA's host name, "" when none answered */
-	uint8_t		relayed;	/* OK, to a server without DSN: RFC 3461 "relayed" */
+	uint8_t		success;	/* enum ipc_success: what NOTIFY=SUCCESS gets */
 };
+
+/*
+ * RFC 3464 §2.3.3: the action a success DSN reports for a recipient delivered (OK), when
+ * the sender asked for one; NONE when another MTA will report (a server that took NOTIFY,
+ * an alias forwarded transparently to one address).
+ */
+enum ipc_success { IPC_SUCCESS_NONE, IPC_SUCCESS_DELIVERED, IPC_SUCCESS_RELAYED,
+	IPC_SUCCESS_EXPANDED };
 
 struct ipc_delivered {
 	char			id[17];

@@ -285,7 +285,8 @@ ctl_exec(struct ctl_conn *c, FILE *f)
 		return;
 	}
 	if (strcmp(cmd, "show") == 0) {
-		struct hdr_out h = { f, true, false, 0 };
+		struct hdr_out		h = { f, true, false, 0 };
+		struct queue_env	env;
 
 		if (!m->loaded) {
 			fputs("ERR message not readable\n", f);
@@ -293,7 +294,9 @@ ctl_exec(struct ctl_conn *c, FILE *f)
 		}
 		fputs("OK\n", f);
 		(void)ctl_message(f, m);
-		(void)queue_file_read(m->fd, &(struct queue_env){ 0 }, ctl_hdr_data, &h);
+		memset(&env, 0, sizeof(env));
+		(void)queue_file_read(m->fd, &env, ctl_hdr_data, &h);
+		queue_env_clear(&env);	/* the recipients it read along the way */
 		return;
 	}
 	if (strcmp(cmd, "flush") == 0) {

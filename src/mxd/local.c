@@ -7,7 +7,7 @@
  * Alias targets outside local_domains are forwarded as Postfix's local(8) re-submits
  * through cleanup: one new drop file (queue_drop(), QUEUE_DROP_OWNER) holds every remote
  * target of the recipient, with the original sender (<> stays <>), RET and ENVID, NOTIFY
- * without SUCCESS and ORCPT the recipient's (RFC 3461 §4.2, §5.2.7), and the message with
+ * (see forward_notify) and ORCPT the recipient's (RFC 3461 §4.2, §5.2.7), and the message with
  * "Delivered-To: RCPT" on top; pickup commits it as a new message and the outbound path
  * delivers it. For one recipient, in this order:
  *
@@ -69,6 +69,12 @@ result_set(struct ipc_rcpt_result *r, const struct deliver_result *d)
 	r->status = (uint8_t)d->status;
 	strlcpy(r->dsn, d->dsn, sizeof(r->dsn));
 	strlcpy(r->text, d->text, sizeof(r->text));
+	if (d->status != DELIVER_OK || d->action == DELIVER_ACTION_NONE)
+		r->success = IPC_SUCCESS_NONE;
+	else if (d->action == DELIVER_ACTION_EXPANDED)
+		r->success = IPC_SUCCESS_EXPANDED;
+	else
+		r->success = IPC_SUCCESS_DELIVERED;
 }
 
 static void __attribute__((format(printf, 4, 5)))
@@ -174,9 +180,10 @@ forward_data(void *arg, const void *p, size_t n)
 }
 
 /*
- * RFC 3461 §5.2.7.3, and what Postfix does for every alias: the forwarded copy keeps the
- * recipient's NOTIFY but for SUCCESS, which this hop answers itself (the queue manager's
- * success DSN for the recipient, sent when we report it); SUCCESS alone becomes NEVER.
+ * RFC 3461 §5.2.7.3 and RFC 3464 §2.3.3: an alias expanded to several targets answers
+ * SUCCESS itself ("expanded"), so its forwarded copies keep the recipient's NOTIFY but for
+ * SUCCESS; SUCCESS alone becomes NEVER. (An alias to one remote address is transparent:
+ * its copy keeps NOTIFY as it is and the next MTA reports.)
  */
 static unsigned
 forward_notify(unsigned notify)
@@ -218,7 +225,8 @@ drop_dsn(int e)
  */
 static void
 forward(struct local *l, int fd, const struct queue_env *env, const struct queue_rcpt *rcpt,
-    char *const *to, size_t nto, struct deliver_result *res, char *as, size_t aslen)
+    char *const *to, size_t nto, bool transparent, struct deliver_result *res, char *as,
+    size_t aslen)
 {
 	struct queue_env	 fe, scratch;
 	struct queue_drop	*d;
@@ -227,7 +235,7 @@ forward(struct local *l, int fd, const struct queue_env *env, const struct queue
 	char			 orcpt[sizeof(rcpt->orcpt)], dt[SMTP_ADDR_MAX + 32];
 	char			 name[QUEUE_ID_LEN + 1], first[QUEUE_ID_LEN + 1], err[512];
 	const char		*why;
-	unsigned		 notify = forward_notify(rcpt->notify);
+	unsigned		 notify = transparent ? rcpt->notify : forward_notify(rcpt->notify);
 	size_t			 dtlen, per, i, ndrops = 0;
 	int			 k;
 
@@ -403,7 +411,7 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
 			result(&fwd, DELIVER_TEMP, temp.dsn, "not forwarded before the local "
 			    "targets are delivered");
 		else
-			forward(l, fd, env, rcpt, remote, nremote, &fwd, as, sizeof(as));
+			forward(l, fd, env, rcpt, remote, nremote, n == 1, &fwd, as, sizeof(as));
 		for (size_t i = 0; i < nremote; i++)
 			log_target(env, remote[i], addr, &fwd);
 		if (fwd.status == DELIVER_TEMP && !is_temp) {
@@ -428,6 +436,11 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
 		result(res, DELIVER_OK, "2.0.0", "delivered to alias targets");
 	else
 		*res = perm;
+	/* One remote target: the next MTA reports; several targets: "expanded". */
+	if (res->status == DELIVER_OK && n == 1 && nremote == 1)
+		res->action = DELIVER_ACTION_NONE;
+	else if (res->status == DELIVER_OK && n > 1)
+		res->action = DELIVER_ACTION_EXPANDED;
 }
 
 static void

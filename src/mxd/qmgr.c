@@ -910,7 +910,6 @@ qmgr_job_done(struct qmgr *q, struct job *j, const struct ipc_delivered *r)
 	for (uint32_t i = 0; i < r->n; i++) {
 		const struct ipc_rcpt_result	*x = &r->r[i];
 		struct rinfo			*ri;
-		bool				 local = j->d == NULL;
 
 		if (x->idx != j->idx[i] || !qmsg_open_rcpt(m, x->idx))
 			fatalx("delivery agent: bad recipient index");
@@ -919,16 +918,19 @@ qmgr_job_done(struct qmgr *q, struct job *j, const struct ipc_delivered *r)
 		if (x->status == DELIVER_OK) {
 			m->state[x->idx] = RS_DONE;
 			/*
-			 * RFC 3461 §4.1: SUCCESS asked for. We report a final delivery, and a
-			 * relay to a server that does not speak DSN (§5.2.2: "relayed"); a
-			 * server that took NOTIFY reports itself.
+			 * RFC 3461 §4.1: SUCCESS asked for. The agent says what to report: a
+			 * final delivery, a relay to a server that does not speak DSN
+			 * (§5.2.2: "relayed"), an alias expanded to several targets
+			 * ("expanded"), or nothing when another MTA reports.
 			 */
-			if ((m->notify[x->idx] & SMTP_NOTIFY_SUCCESS) && (local || x->relayed)) {
+			if ((m->notify[x->idx] & SMTP_NOTIFY_SUCCESS) &&
+			    x->success != IPC_SUCCESS_NONE) {
 				ri = qmsg_info(m, x->idx);
 				strlcpy(ri->dsn, x->dsn, sizeof(ri->dsn));
 				strlcpy(ri->relay, x->relay, sizeof(ri->relay));
 				ri->text[0] = '\0';
-				ri->report = 1 + (local ? DSN_DELIVERED : DSN_RELAYED);
+				ri->report = 1 + (x->success == IPC_SUCCESS_EXPANDED ? DSN_EXPANDED :
+				    x->success == IPC_SUCCESS_RELAYED ? DSN_RELAYED : DSN_DELIVERED);
 			}
 			continue;
 		}

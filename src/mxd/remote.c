@@ -556,7 +556,8 @@ reply:
 
 		r->idx = d->idx[i];
 		r->status = (uint8_t)res[i].status;
-		r->relayed = res[i].status == DELIVER_OK && !dsn_taken;
+		r->success = res[i].status == DELIVER_OK && !dsn_taken ? IPC_SUCCESS_RELAYED :
+		    IPC_SUCCESS_NONE;
 		strlcpy(r->dsn, res[i].dsn, sizeof(r->dsn));
 		strlcpy(r->text, res[i].text, sizeof(r->text));
 		strlcpy(r->relay, host, sizeof(r->relay));

@@ -191,10 +191,14 @@ bool	queue_dt_found(struct queue_dt *);	/* ends a field the input stopped inside
  * allows up to "5.999.999"), text a one-line printable reason for the log and the DSN.
  */
 enum deliver_status { DELIVER_OK, DELIVER_TEMP, DELIVER_PERM };
+/* What a success DSN (RFC 3464 §2.3.3) says of a recipient delivered: see local.c. */
+enum deliver_action { DELIVER_ACTION_DELIVERED, DELIVER_ACTION_EXPANDED, DELIVER_ACTION_NONE };
+
 struct deliver_result {
 	enum deliver_status status;
 	char		 dsn[12];
 	char		 text[512];
+	enum deliver_action action;	/* of an OK; zeroed means "delivered" */
 };
 
 /*

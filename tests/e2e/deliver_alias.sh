@@ -8,8 +8,9 @@
 #   Delivered-To on top, the message intact; the original leaves the queue; the log ties
 #   the original's line (forwarded as maildrop/NAME) to the new message pickup made of it;
 #   mixed alias: a Maildir copy and one forwarded copy for both remote targets; the null
-#   sender stays <>; nested aliases and NOTIFY=SUCCESS,FAILURE (the copy asks FAILURE, the
-#   sender gets our success DSN); a real loop (the forwarded copy sent back to the alias)
+#   sender stays <>; nested aliases and NOTIFY=SUCCESS,FAILURE (an alias to one address is
+#   transparent: NOTIFY passed on; one to several: the copies ask FAILURE and the sender
+#   gets our "expanded" success DSN); a real loop (the forwarded copy sent back to the alias)
 #   refused 5.4.6 with a DSN; the maildrop unwritable: deferred, nothing left in tmp/,
 #   forwarded once it is writable again; max_recipients 1: one copy per target; a copy
 #   that would pass max_message_size with its Delivered-To: 5.3.4; mxd killed -9 after the
@@ -38,6 +39,7 @@ mixed:      mixed, copy@remote.test, other@remote.test
 postmaster: root
 root:       boss@remote.test
 multi:      m1@remote.test, m2@remote.test
+team:       t1@remote.test, t2@remote.test
 EOF
 chmod 644 "$TMP/aliases"
 
@@ -165,30 +167,43 @@ F=$(sink_file null)
 out=$(fwd_check "${F:-/nonexistent}" fwd@example.test null "")
 ok $? "null sender: forwarded with MAIL FROM:<>" || printf '%s\n' "$out" | sed 's/^/#   /'
 
-# --- nested aliases, NOTIFY ---------------------------------------------------------------------
+# --- nested aliases, NOTIFY (RFC 3461 §5.2.7.3, RFC 3464 §2.3.3) --------------------------------
+# postmaster -> root -> boss@remote.test: an alias to one address is transparent (the copy
+# keeps NOTIFY=SUCCESS,FAILURE; the next MTA reports). team -> two remote targets: the copy
+# asks FAILURE only and we answer SUCCESS ourselves with "Action: expanded".
 timeout 60 python3 - "$M_PORT" "$SENDER" <<'EOF' >"$TMP/notify.out" 2>&1
 import smtplib, sys
 s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.deliver.test", timeout=30)
 s.ehlo()
 s.mail(sys.argv[2])
-code, resp = s.rcpt("postmaster@example.test", ["NOTIFY=SUCCESS,FAILURE"])
-assert code == 250, (code, resp)
+for rcpt in ("postmaster@example.test", "team@example.test"):
+    code, resp = s.rcpt(rcpt, ["NOTIFY=SUCCESS,FAILURE"])
+    assert code == 250, (rcpt, code, resp)
 code, resp = s.data(b"Subject: notify\r\nX-Test-Tag: notify\r\n\r\nbody\r\nend-of-test-message notify\r\n")
 assert code == 250, (code, resp)
 s.quit()
 EOF
-ok $? "nested: mxd queues a message to postmaster with NOTIFY=SUCCESS,FAILURE" || sed 's/^/#   /' "$TMP/notify.out"
-sink_wait one 1 $WAIT notify
-ok $? "nested: postmaster -> root -> boss@remote.test received it"
-F=$(sink_file notify)
-is "$(grep '^X-Rcpt-Args:' "${F:-/nonexistent}")" "X-Rcpt-Args: <boss@remote.test> NOTIFY=FAILURE ORCPT=rfc822;postmaster@example.test" \
-    "nested: the copy asks NOTIFY=FAILURE only (SUCCESS is ours to answer), ORCPT postmaster"
-grep -q '^Delivered-To: postmaster@example.test$' "${F:-/nonexistent}"
+ok $? "nested: mxd queues a message to postmaster and team with NOTIFY=SUCCESS,FAILURE" ||
+    sed 's/^/#   /' "$TMP/notify.out"
+sink_wait one 2 $WAIT notify
+ok $? "nested: postmaster -> root -> boss@remote.test and team's two targets received it"
+args=$(for f in $(sink_done one notify); do grep '^X-Rcpt-Args:' "$f"; done | sort | tr '\n' '|')
+is "$args" "X-Rcpt-Args: <boss@remote.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;postmaster@example.test|X-Rcpt-Args: <t1@remote.test> NOTIFY=FAILURE ORCPT=rfc822;team@example.test|X-Rcpt-Args: <t2@remote.test> NOTIFY=FAILURE ORCPT=rfc822;team@example.test|" \
+    "nested: one target keeps NOTIFY (transparent); two targets ask FAILURE only"
+# shellcheck disable=SC2046 # one file name a word
+grep -q '^Delivered-To: postmaster@example.test$' $(sink_done one notify) /dev/null
 ok $? "nested: Delivered-To names the recipient, not the intermediate alias"
-dsn_wait "$BOUNCES" "postmaster@example.test" $WAIT >/dev/null
-f=$(md_grep "$BOUNCES" "postmaster@example.test")
-grep -qi '^Action: delivered' "${f:-/nonexistent}"
-ok $? "nested: the sender gets one success DSN from us (Action: delivered)" || log_show "notification"
+dsn_wait "$BOUNCES" "team@example.test" $WAIT >/dev/null
+f=$(md_grep "$BOUNCES" "team@example.test")
+python3 - "${f:-/nonexistent}" <<'EOF'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read().replace("\r\n", "\n")
+blocks = [b for b in text.split("\n\n") if "Final-Recipient:" in b]
+assert len(blocks) == 1, blocks
+assert re.search(r"^Final-Recipient: rfc822; ?team@example\.test$", blocks[0], re.M), blocks[0]
+assert "Action: expanded" in blocks[0], blocks[0]
+EOF
+ok $? "nested: one success DSN from us, for team only: Action: expanded" || log_show "notification"
 
 # --- a real loop: the forwarded copy comes back ------------------------------------------------
 # The remote side forwards to fwd@example.test again: send the sink's copy of fwd1 (without the
