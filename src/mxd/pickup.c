@@ -14,7 +14,11 @@
  * fresh queue ID, the arrival time, and "localhost uid=UID" as the client, UID from fstat
  * (the kernel's word, not the file's). The copy is committed like any message (fsync,
  * rename, fsync queue/) before the drop file is unlinked, so a crash in between delivers
- * at worst twice, never not at all. A bad file is moved to corrupt/ with a log line.
+ * at worst twice, never not at all. A bad file is moved to corrupt/ with a log line (never
+ * unlinked: if the move fails it stays); a read error or lack of memory is ours, not the
+ * file's, and leaves it for the next scan. Files of our own user are the local agent's
+ * forwards, already reported as forwarded: they are checked when written and exempt here
+ * from max_message_size and max_recipients, which may have been lowered since.
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -62,13 +66,13 @@ pickup_reject(struct qmgr *q, const char *name, const char *why)
 {
 	char dst[300];
 
-	log_warnx("maildrop/%s: %s; moved to corrupt/", name, why);
 	(void)snprintf(dst, sizeof(dst), "corrupt/maildrop.%s", name);
 	if (renameat(q->dropdir, name, q->spooldir, dst) == -1) {
-		log_warn("maildrop/%s: move to corrupt/", name);
-		if (unlinkat(q->dropdir, name, 0) == -1 && errno == EISDIR)
-			(void)unlinkat(q->dropdir, name, AT_REMOVEDIR);
+		/* Never unlinked instead: it may be a message someone was told is on its way. */
+		log_warn("maildrop/%s: %s; not moved to corrupt/, left where it is", name, why);
+		return;
 	}
+	log_warnx("maildrop/%s: %s; moved to corrupt/", name, why);
 }
 
 /* Takes one drop file into the queue. 0 done (taken or rejected), -1 try again later. */
@@ -83,29 +87,48 @@ pickup_one(struct qmgr *q, const char *name)
 	enum queue_read_res	 r;
 	char			 id[QUEUE_ID_LEN + 1];
 	int			 fd;
+	bool			 trusted;
 
 	fd = openat(q->dropdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1) {
 		if (errno == ENOENT)
 			return 0;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
-			log_warn("maildrop/%s", name);
-			return -1;	/* ours, not the file's: try again later */
+		/* A symbolic link or a file we may not read is the file's fault: refused. */
+		if (errno == ELOOP || errno == EACCES || errno == EPERM) {
+			pickup_reject(q, name, errno == ELOOP ? "a symbolic link" : strerror(errno));
+			return 0;
 		}
-		/* A symbolic link, a file we may not read, ...: never tried again. */
-		pickup_reject(q, name, errno == ELOOP ? "a symbolic link" : strerror(errno));
-		return 0;
+		log_warn("maildrop/%s", name);
+		return -1;	/* EMFILE, ENOMEM, EIO, ...: ours, not the file's: try again later */
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    (uint64_t)st.st_size > q->conf->max_message_size + (uint64_t)QUEUE_RCPT_MAX * 1024) {
+	if (fstat(fd, &st) == -1) {
+		log_warn("maildrop/%s: fstat", name);
+		close(fd);
+		return -1;
+	}
+	/*
+	 * A file of our own user was written by the local agent (a forward), which checked it
+	 * against the limits in force then: the message has been reported forwarded, so a
+	 * lower max_message_size or max_recipients since must not throw it away.
+	 */
+	trusted = st.st_uid == geteuid();
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || (!trusted &&
+	    (uint64_t)st.st_size > q->conf->max_message_size + (uint64_t)QUEUE_RCPT_MAX * 1024)) {
 		close(fd);
 		pickup_reject(q, name, "not a regular file of one link and bounded size");
 		return 0;
 	}
 	memset(&env, 0, sizeof(env));
 	r = queue_file_read(fd, &env, NULL, NULL);
+	if (r == QUEUE_READ_IOERR) {
+		log_warn("maildrop/%s: read", name);
+		queue_env_clear(&env);
+		close(fd);
+		return -1;	/* EIO or no memory: try again later */
+	}
 	if (r != QUEUE_READ_OK || env.nrcpt == 0 ||
-	    env.nrcpt > q->conf->max_recipients || queue_drop_env_bad(&env) != NULL) {
+	    (!trusted && env.nrcpt > q->conf->max_recipients) ||
+	    queue_drop_env_bad(&env) != NULL) {
 		const char *why = r != QUEUE_READ_OK ? "not a complete queue file" :
 		    env.nrcpt == 0 || env.nrcpt > q->conf->max_recipients ?
 		    "no or too many recipients" : queue_drop_env_bad(&env);
@@ -136,7 +159,7 @@ pickup_one(struct qmgr *q, const char *name)
 	queue_w_init(w, m->fd);
 	queue_w_env(w, &env);
 	copy.w = w;
-	copy.left = q->conf->max_message_size;
+	copy.left = trusted ? UINT64_MAX : q->conf->max_message_size;
 	copy.too_big = false;
 	r = queue_file_read(fd, &scratch, pickup_data, &copy);
 	queue_env_clear(&scratch);
@@ -146,6 +169,10 @@ pickup_one(struct qmgr *q, const char *name)
 		(void)unlinkat(q->tmpdir, m->id, 0);
 		close(m->fd);
 		free(m);
+		if (r == QUEUE_READ_IOERR && !copy.too_big) {
+			log_warn("maildrop/%s: read", name);
+			goto fail;	/* try again later */
+		}
 		if (r != QUEUE_READ_OK) {
 			/* Changed under us, or too big now: it is not taken. */
 			pickup_reject(q, name, copy.too_big ? "larger than max_message_size" :

@@ -197,7 +197,13 @@ queue_drop_commit(struct queue_drop *d, char *err, size_t errlen)
 		goto fail;
 	}
 	d->fd = -1;
-	if (rename(d->tmp, d->final) == -1) {
+	/*
+	 * Never over another file: for sendmail the sticky bit stops that, but the local agent
+	 * runs as the directory's owner. A name taken (by a 64-bit chance) fails the drop,
+	 * which the caller retries later; a file system without RENAME_NOREPLACE gets rename.
+	 */
+	if (renameat2(AT_FDCWD, d->tmp, AT_FDCWD, d->final, RENAME_NOREPLACE) == -1 &&
+	    ((errno != EINVAL && errno != ENOSYS) || rename(d->tmp, d->final) == -1)) {
 		(void)snprintf(err, errlen, "rename %s: %s", d->tmp, strerror(errno));
 		goto fail;
 	}

@@ -557,6 +557,30 @@ md_wait "$(md_dir example.test u6)" 1 "$WAIT"
 ok $? "delivered once mxd is started again"
 mxd_stop
 
+# A drop file of mxd's own user is the local agent's forward, already reported as
+# forwarded and checked when it was written: a max_message_size lowered since must not
+# throw it away. Anyone else's file is held to the limit in force (moved to corrupt/).
+if [ "$(id -u)" = 0 ] && [ -n "${MXD_USER:-}" ] && command -v runuser >/dev/null; then
+	big=$(printf 'Subject: big\n\n'; for i in $(seq 60); do printf 'line %02d of a message bigger than the lowered limit\n' "$i"; done)
+	run "$TMP/p.out" runuser -u "$MXD_USER" -- "$SENDMAIL" -C "$C" u7@example.test \
+	    < <(printf '%s\nend-of-test-message own\n' "$big")
+	rc_is 0 "a drop file written as mxd's user ($MXD_USER)"
+	run "$TMP/p.out" "$SENDMAIL" -C "$C" u8@example.test < <(printf '%s\nend-of-test-message root\n' "$big")
+	rc_is 0 "a drop file written as root"
+	cp "$C" "$TMP/conf.saved"
+	grep -v '^max_message_size' "$TMP/conf.saved" >"$C"
+	echo 'max_message_size = 1000' >>"$C"
+	mxd_start
+	md_wait "$(md_dir example.test u7)" 1 "$WAIT"
+	ok $? "mxd's own drop file is taken although it is over the lowered max_message_size"
+	log_wait "maildrop/[0-9a-f]{16}: larger than max_message_size; moved to corrupt/" "$WAIT"
+	ok $? "root's drop file over the limit is moved to corrupt/" || mxd_log_tail 10
+	mxd_stop
+	cp "$TMP/conf.saved" "$C"
+else
+	skip "drop files of mxd's own user and of root" "not root, or no runuser"
+fi
+
 # --- pflogsumm: the log file of a short session ----------------------------------------------
 sink_start bounce 127.0.72.1 -f RCPT -B '550 5.1.1 no such user here'
 sink_start defer 127.0.73.1 -r CONNECT
