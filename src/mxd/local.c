@@ -27,9 +27,18 @@
  * forward is split into several drop files; one failing after others were written is TEMP
  * and the retry forwards those again.
  *
+ * Duplicates (Postfix local's per-delivery filter): within one job (one message, up to
+ * IPC_RCPT_MAX of its recipients) a remote target is forwarded once. A later recipient
+ * whose alias shares it logs the target sent, "duplicate of the copy forwarded as
+ * maildrop/NAME", and counts it forwarded; that copy carries the first recipient's ORCPT
+ * and NOTIFY, so the later one gets our success DSN if it asked. The filter does not
+ * reach across jobs (a retry, a split job): a copy too many then, never one lost. smtpd
+ * already keeps each recipient of a transaction once.
+ *
  * Limits: LOCAL_TARGETS_MAX targets per recipient, so at most that many recipients in a
- * forwarded copy; its size is the message's plus one header line, and a copy over
- * max_message_size (pickup would refuse it) is PERM 5.3.4.
+ * forwarded copy, and LOCAL_SENT_MAX in the job's duplicate filter; a copy's size is the
+ * message's plus one header line, and a copy over max_message_size (pickup would refuse
+ * it) is PERM 5.3.4.
  */
 #include <bsd/string.h>
 
@@ -51,9 +60,16 @@
 #include "util/log.h"
 
 #define LOCAL_TARGETS_MAX 64
+#define LOCAL_SENT_MAX	  (LOCAL_TARGETS_MAX * IPC_RCPT_MAX)
 #define LMTP_TIMEOUT	  300
 
 enum target_kind { TARGET_LOCAL, TARGET_REMOTE, TARGET_BAD };
+
+/* A remote target forwarded in this job, and the copy that carries it. */
+struct local_sent {
+	char	addr[SMTP_ADDR_MAX + 1];
+	char	as[64];			/* "maildrop/NAME", as forward() writes it */
+};
 
 struct local {
 	struct mxd		*mxd;
@@ -61,6 +77,8 @@ struct local {
 	struct alias_map	*aliases;
 	char			 targets[LOCAL_TARGETS_MAX][SMTP_ADDR_MAX + 1];
 	uint8_t			 kind[LOCAL_TARGETS_MAX];	/* enum target_kind */
+	struct local_sent	*sent;		/* this job's, emptied by local_request */
+	size_t			 nsent, sentcap;
 };
 
 static void
@@ -320,6 +338,51 @@ out:
 		(void)strlcat(res->text, " (part forwarded already)", sizeof(res->text));
 }
 
+/*
+ * The job's duplicate filter (Postfix local's, per delivery): the copy that already
+ * carries the remote target addr, or NULL. Targets are compared as queue_alias.c's
+ * expansion does, the domain case-insensitively and the local part exactly: it is the
+ * remote host's to fold (RFC 5321 §2.4). Bounded by LOCAL_SENT_MAX entries.
+ */
+static const char *
+sent_find(const struct local *l, const char *addr)
+{
+	for (size_t i = 0; i < l->nsent; i++)
+		if (smtp_addr_same(l->sent[i].addr, addr, false))
+			return l->sent[i].as;
+	return NULL;
+}
+
+/*
+ * Records to[0..n) as forwarded in the copy as. Out of memory (or over the bound, which
+ * the job's size rules out) a target is not recorded: a later recipient of the job then
+ * forwards its own copy, one copy too many and never one too few.
+ */
+static void
+sent_add(struct local *l, char *const *to, size_t n, const char *as)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (l->nsent == l->sentcap) {
+			size_t	 cap = l->sentcap ? l->sentcap * 2 : 16;
+			void	*p;
+
+			if (cap > LOCAL_SENT_MAX)
+				cap = LOCAL_SENT_MAX;
+			p = cap > l->sentcap ? reallocarray(l->sent, cap, sizeof(*l->sent)) : NULL;
+			if (p == NULL) {
+				log_warnx("duplicate filter full: later copies of %s are forwarded "
+				    "again", to[i]);
+				return;
+			}
+			l->sent = p;
+			l->sentcap = cap;
+		}
+		strlcpy(l->sent[l->nsent].addr, to[i], sizeof(l->sent[l->nsent].addr));
+		strlcpy(l->sent[l->nsent].as, as, sizeof(l->sent[l->nsent].as));
+		l->nsent++;
+	}
+}
+
 /* --- one recipient ---------------------------------------------------------------------- */
 
 static void
@@ -327,10 +390,11 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
     const struct queue_rcpt *rcpt, struct deliver_result *res, bool redelivery)
 {
 	char			 lp[SMTP_ADDR_MAX + 1], dom[SMTP_DOMAIN_MAX + 1];
-	char			 full[SMTP_ADDR_MAX + 1], as[64];
+	char			 full[SMTP_ADDR_MAX + 1], as[64], more[96];
 	char			*remote[LOCAL_TARGETS_MAX];
 	const char		*addr = rcpt->addr, *at = strrchr(addr, '@');
-	size_t			 n = 0, nremote = 0, nlocal = 0;
+	const char		*dupof = NULL, *dupas = NULL, *shown, *prev;
+	size_t			 n = 0, nremote = 0, nlocal = 0, ndup = 0, nsent, k;
 	struct deliver_result	 r, temp, perm, fwd;
 	bool			 is_temp = false;
 	int			 fl;
@@ -406,6 +470,28 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
 	}
 	memset(&fwd, 0, sizeof(fwd));
 	fwd.status = DELIVER_PERM;
+	/*
+	 * A target an earlier recipient of this job forwarded is in that copy already (two
+	 * aliases sharing a target): it is not forwarded again. Only copies whose recipient
+	 * is OK are recorded, so the queue manager records both recipients done together.
+	 */
+	if (nremote > 0 && !is_temp) {
+		for (size_t i = k = 0; i < nremote; i++) {
+			prev = sent_find(l, remote[i]);
+			if (prev == NULL) {
+				remote[k++] = remote[i];
+				continue;
+			}
+			result(&r, DELIVER_OK, "2.0.0", "duplicate of the copy forwarded as %s",
+			    prev);
+			log_target(env, remote[i], addr, &r);
+			if (ndup++ == 0) {
+				dupof = remote[i];
+				dupas = prev;
+			}
+		}
+		nremote = k;
+	}
 	if (nremote > 0) {
 		if (is_temp)
 			result(&fwd, DELIVER_TEMP, temp.dsn, "not forwarded before the local "
@@ -414,6 +500,8 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
 			forward(l, fd, env, rcpt, remote, nremote, n == 1, &fwd, as, sizeof(as));
 		for (size_t i = 0; i < nremote; i++)
 			log_target(env, remote[i], addr, &fwd);
+		if (fwd.status == DELIVER_OK)
+			sent_add(l, remote, nremote, as);
 		if (fwd.status == DELIVER_TEMP && !is_temp) {
 			temp = fwd;
 			is_temp = true;
@@ -421,22 +509,35 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
 			perm = fwd;
 		}
 	}
-	/* Every target is in one of these: perm holds a result whenever it is used. */
+	/*
+	 * Every target is in one of these: perm holds a result whenever it is used. The
+	 * targets in an earlier recipient's copy count as forwarded, under that copy's name.
+	 */
+	nsent = (fwd.status == DELIVER_OK ? nremote : 0) + ndup;
+	shown = fwd.status == DELIVER_OK ? as : dupas;
+	more[0] = '\0';
+	if (fwd.status == DELIVER_OK && ndup > 0)
+		(void)snprintf(more, sizeof(more), ", %zu in %s", ndup, dupas);
 	if (is_temp)
 		*res = temp;
-	else if (fwd.status == DELIVER_OK && nlocal == 0 && nremote == 1)
-		result(res, DELIVER_OK, "2.0.0", "forwarded to %s as %s", remote[0], as);
-	else if (fwd.status == DELIVER_OK && nlocal == 0)
-		result(res, DELIVER_OK, "2.0.0", "forwarded to %zu remote targets as %s", nremote,
-		    as);
-	else if (fwd.status == DELIVER_OK)
+	else if (nsent == 1 && nlocal == 0)
+		result(res, DELIVER_OK, "2.0.0", "forwarded to %s as %s",
+		    fwd.status == DELIVER_OK ? remote[0] : dupof, shown);
+	else if (nsent > 0 && nlocal == 0)
+		result(res, DELIVER_OK, "2.0.0", "forwarded to %zu remote targets as %s%s", nsent,
+		    shown, more);
+	else if (nsent > 0)
 		result(res, DELIVER_OK, "2.0.0", "delivered to %zu local and forwarded to %zu "
-		    "remote alias targets as %s", nlocal, nremote, as);
+		    "remote alias targets as %s%s", nlocal, nsent, shown, more);
 	else if (nlocal > 0)
 		result(res, DELIVER_OK, "2.0.0", "delivered to alias targets");
 	else
 		*res = perm;
-	/* One remote target: the next MTA reports; several targets: "expanded". */
+	/*
+	 * One remote target: the next MTA reports; several targets: "expanded". A target in
+	 * an earlier recipient's copy travels with that one's ORCPT and NOTIFY, so the next
+	 * MTA would not report for this recipient: we do ("delivered").
+	 */
 	if (res->status == DELIVER_OK && n == 1 && nremote == 1)
 		res->action = DELIVER_ACTION_NONE;
 	else if (res->status == DELIVER_OK && n > 1)
@@ -455,6 +556,7 @@ local_request(struct local *l, int qsock, const struct ipc_deliver *d, int fd)
 	if (out == NULL)
 		fatal("calloc");
 	strlcpy(out->id, d->id, sizeof(out->id));
+	l->nsent = 0;		/* the duplicate filter is per job */
 	memset(&env, 0, sizeof(env));
 	rr = lseek(fd, 0, SEEK_SET) == -1 ? QUEUE_READ_IOERR : queue_file_read(fd, &env, NULL,
 	    NULL);
@@ -547,5 +649,6 @@ local_main(struct mxd *mxd, int qsock)
 		close(m->fd);
 	}
 	free(m);
+	free(l.sent);
 	return 0;
 }

@@ -18,7 +18,10 @@
  *   - relaying: local domains from anyone, others only from relay_networks or after AUTH
  *     (554 5.7.1); AUTH only on submission ports and only under TLS (RFC 4954 §4);
  *   - per-command and DATA timeouts (RFC 5321 §4.5.3.2), limits on sessions in total
- *     and per client address, recipients and message size.
+ *     and per client address, recipients and message size;
+ *   - a recipient repeated in one transaction (local parts of local domains compared
+ *     case-insensitively) is answered 250 and kept once, so repeating an alias cannot
+ *     multiply the copies queued and forwarded (cmd_rcpt).
  */
 #include <sys/socket.h>
 
@@ -508,6 +511,8 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 {
 	struct queue_rcpt	*r;
 	struct conf		*conf = s->d->conf;
+	char			 addr[sizeof(r->addr)];
+	bool			 fold;
 
 	if (!s->mail) {
 		reply(s, "503 5.5.1 Need MAIL before RCPT");
@@ -521,6 +526,28 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 		    s->helo);
 		reply(s, "554 5.7.1 Relay access denied");
 		return;
+	}
+	if (c->path.domain[0] == '\0')	/* RFC 5321 §4.1.1.3: <postmaster> is ours */
+		(void)snprintf(addr, sizeof(addr), "postmaster@%s", conf->hostname);
+	else
+		smtp_path_str(&c->path, addr, sizeof(addr));
+	/*
+	 * A recipient named twice in one transaction is one recipient, as Postfix's cleanup
+	 * filters duplicates: otherwise a client repeating RCPT for an alias that forwards
+	 * gets max_recipients copies queued and forwarded. The first RCPT's NOTIFY and ORCPT
+	 * stay; a duplicate gets 250 and takes no place in max_recipients. The local part of a
+	 * local domain (and postmaster, §4.1.1.3) compares case-insensitively: RFC 5321 §2.4
+	 * lets a host tell User@ from user@, but every mailbox and alias here is case-folded
+	 * (queue_maildir.c, queue_alias.c); elsewhere its own host decides, so it compares
+	 * exactly. O(n) per RCPT over at most max_recipients.
+	 */
+	fold = c->path.domain[0] == '\0' ||
+	    (!c->path.domain_literal && conf_is_local_domain(conf, c->path.domain));
+	for (size_t i = 0; i < s->env.nrcpt; i++) {
+		if (smtp_addr_same(s->env.rcpt[i].addr, addr, fold)) {
+			reply(s, "250 2.1.5 Ok (duplicate recipient)");
+			return;
+		}
 	}
 	if (s->env.nrcpt >= conf->max_recipients || s->env.nrcpt >= QUEUE_RCPT_MAX) {
 		reply(s, "452 4.5.3 Too many recipients");
@@ -539,10 +566,7 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	}
 	r = &s->env.rcpt[s->env.nrcpt];
 	memset(r, 0, sizeof(*r));
-	if (c->path.domain[0] == '\0')	/* RFC 5321 §4.1.1.3: <postmaster> is ours */
-		(void)snprintf(r->addr, sizeof(r->addr), "postmaster@%s", conf->hostname);
-	else
-		smtp_path_str(&c->path, r->addr, sizeof(r->addr));
+	strlcpy(r->addr, addr, sizeof(r->addr));
 	r->notify = c->notify;
 	strlcpy(r->orcpt, c->orcpt, sizeof(r->orcpt));
 	s->env.nrcpt++;

@@ -124,6 +124,15 @@ int	smtp_path_parse(const char *s, size_t len, unsigned flags, struct smtp_path 
  * SMTP_ADDR_MAX + 1 always fits).
  */
 size_t	smtp_path_str(const struct smtp_path *, char *, size_t);
+/*
+ * Do the addresses a and b ("local@domain" as smtp_path_str writes them; the domain is
+ * after the last '@') name the same mailbox? The domain compares ASCII case-insensitively
+ * (RFC 5321 §2.4); the local part exactly, or ASCII case-insensitively with fold_local.
+ * RFC 5321 §2.4 leaves a local part's case to its own domain's host: fold it only where
+ * that host is us, whose mailboxes and aliases are all case-folded (queue_maildir.c,
+ * queue_alias.c). UTF-8 octets always compare exactly, as they are stored.
+ */
+bool	smtp_addr_same(const char *a, const char *b, bool fold_local);
 /* RFC 5321 §4.1.2 domain or §4.1.3 address literal; used for EHLO/HELO arguments too. */
 bool	smtp_domain_valid(const char *, size_t, bool utf8_ok);
 /* Well-formed UTF-8 (RFC 3629 §4: no overlongs, no surrogates, nothing above U+10FFFF). */

@@ -38,6 +38,10 @@
  *
  * Nothing here allocates, and no octet is ever interpreted beyond the grammar: a path is
  * octets, never a shell word or a file name.
+ *
+ * smtp_addr_same() compares two addresses as written out here, for the duplicate filters
+ * (smtpd's per transaction, local's per delivery): domains ASCII case-insensitively, local
+ * parts too only where the caller knows the mailbox is ours (see smtp.h).
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -529,4 +533,37 @@ smtp_path_str(const struct smtp_path *path, char *out, size_t size)
 	if (size > 0)
 		out[n < size ? n : size - 1] = '\0';
 	return n;
+}
+
+/* ASCII case-insensitive equality of n octets; UTF-8 octets compare exactly. */
+static bool
+ascii_caseeq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+bool
+smtp_addr_same(const char *a, const char *b, bool fold_local)
+{
+	const char *ad = strrchr(a, '@'), *bd = strrchr(b, '@');
+	size_t al = ad != NULL ? (size_t)(ad - a) : strlen(a);
+	size_t bl = bd != NULL ? (size_t)(bd - b) : strlen(b);
+
+	if (al != bl || (ad == NULL) != (bd == NULL))
+		return false;
+	if (fold_local ? !ascii_caseeq(a, b, al) : memcmp(a, b, al) != 0)
+		return false;
+	if (ad == NULL)
+		return true;
+	return strlen(ad) == strlen(bd) && ascii_caseeq(ad + 1, bd + 1, strlen(ad + 1));
 }

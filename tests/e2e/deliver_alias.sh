@@ -8,7 +8,9 @@
 #   Delivered-To on top, the message intact; the original leaves the queue; the log ties
 #   the original's line (forwarded as maildrop/NAME) to the new message pickup made of it;
 #   mixed alias: a Maildir copy and one forwarded copy for both remote targets; the null
-#   sender stays <>; nested aliases and NOTIFY=SUCCESS,FAILURE (an alias to one address is
+#   sender stays <>; duplicates: four case variants of RCPT fwd@ in one transaction are one
+#   recipient (the first one's NOTIFY and ORCPT) and one copy; three aliases sharing a remote
+#   target in one message forward it once (local's per-job filter); nested aliases and NOTIFY=SUCCESS,FAILURE (an alias to one address is
 #   transparent: NOTIFY passed on; one to several: the copies ask FAILURE and the sender
 #   gets our "expanded" success DSN); a real loop (the forwarded copy sent back to the alias)
 #   refused 5.4.6 with a DSN; the maildrop unwritable: deferred, nothing left in tmp/,
@@ -40,6 +42,9 @@ postmaster: root
 root:       boss@remote.test
 multi:      m1@remote.test, m2@remote.test
 team:       t1@remote.test, t2@remote.test
+share1:     shared@remote.test
+share2:     shared@REMOTE.test, s2@remote.test
+share3:     shared@remote.test
 EOF
 chmod 644 "$TMP/aliases"
 
@@ -166,6 +171,67 @@ sink_wait one 1 $WAIT null
 F=$(sink_file null)
 out=$(fwd_check "${F:-/nonexistent}" fwd@example.test null "")
 ok $? "null sender: forwarded with MAIL FROM:<>" || printf '%s\n' "$out" | sed 's/^/#   /'
+
+# --- duplicate recipients: smtpd's filter ----------------------------------------------------------
+# fwd@, FWD@, fwd@ and Fwd@EXAMPLE.test in one transaction: the last three get 250 and are
+# not added, so one recipient is queued (with the first one's NOTIFY and ORCPT) and one copy
+# forwarded.
+timeout 60 python3 - "$M_PORT" "$SENDER" <<'EOF' >"$TMP/dups.out" 2>&1
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.deliver.test", timeout=30)
+s.ehlo()
+s.mail(sys.argv[2])
+for i, (rcpt, args) in enumerate((
+        ("fwd@example.test", ["NOTIFY=FAILURE", "ORCPT=rfc822;first@example.test"]),
+        ("FWD@example.test", ["NOTIFY=NEVER", "ORCPT=rfc822;second@example.test"]),
+        ("fwd@example.test", []),
+        ("Fwd@EXAMPLE.test", ["NOTIFY=SUCCESS"]))):
+    code, resp = s.rcpt(rcpt, args)
+    assert code == 250, (rcpt, code, resp)
+    assert (b"duplicate" in resp) == (i > 0), (rcpt, resp)
+code, resp = s.data(b"Subject: dups\r\nX-Test-Tag: dups\r\n\r\nbody\r\nend-of-test-message dups\r\n")
+assert code == 250, (code, resp)
+print(resp.decode().split("queued as ")[1].split()[0])
+s.quit()
+EOF
+ok $? "duplicates: 4 case variants of RCPT fwd@example.test: 250 each, the last 3 as duplicates" ||
+    sed 's/^/#   /' "$TMP/dups.out"
+Q_DUPS=$(tail -n 1 "$TMP/dups.out")
+log_wait "^.*$Q_DUPS: from=<$(re_esc "$SENDER")>, size=[0-9]+, nrcpt=1 " 5
+ok $? "duplicates: queued with nrcpt=1" || log_show "$Q_DUPS"
+log_wait "^.*$Q_DUPS: to=<fwd@example\\.test>, relay=local, .*status=sent" $WAIT
+ok $? "duplicates: the one recipient is forwarded" || log_show "$Q_DUPS"
+queue_settle $WAIT
+ok $? "duplicates: the queue is empty"
+is "$(sink_count one dups)" 1 "duplicates: one copy at the remote target"
+F=$(sink_file dups)
+is "$(grep '^X-Rcpt-Args:' "${F:-/nonexistent}")" \
+    "X-Rcpt-Args: <admin@remote.test> NOTIFY=FAILURE ORCPT=rfc822;first@example.test" \
+    "duplicates: the copy has the first RCPT's NOTIFY and ORCPT"
+
+# --- duplicate targets: local's per-job filter ------------------------------------------------------
+# share1, share2 and share3 all forward to shared@remote.test (share2 spells the domain in
+# capitals); in one message they are one delivery job: shared@ gets share1's copy only,
+# s2@ one of its own from share2.
+send Q_SHARE "$SENDER" shared share1@example.test,share2@example.test,share3@example.test
+log_wait "^.*$Q_SHARE: to=<share3@example\\.test>, relay=local, .*status=sent" $WAIT
+ok $? "shared target: all three recipients done" || log_show "$Q_SHARE"
+queue_settle $WAIT
+ok $? "shared target: the queue is empty"
+is "$(sink_count one shared)" 2 "shared target: two copies at the sink (shared@ and s2@)"
+args=$(for f in $(sink_done one shared); do sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' "$f"; done | sort | tr '\n' ' ')
+is "$args" "s2@remote.test shared@remote.test " "shared target: each remote target received it once"
+NAME=$(drop_of "$Q_SHARE" shared@remote.test)
+[[ $NAME =~ ^[0-9a-f]{16}$ ]]
+ok $? "shared target: share1 forwarded it as maildrop/$NAME" || log_show "$Q_SHARE"
+for a in share2 share3; do
+	log_wait "^.*$Q_SHARE: to=<shared@remote\\.test>, orig_to=<$a@example\\.test>, relay=local, .*dsn=2\\.0\\.0, status=sent \\(duplicate of the copy forwarded as maildrop/$NAME\\)\$" 5
+	ok $? "shared target: $a's target logged sent, duplicate of maildrop/$NAME" || log_show "$Q_SHARE"
+done
+log_wait "^.*$Q_SHARE: to=<share2@example\\.test>, relay=local, .*status=sent \\(forwarded to 2 remote targets as maildrop/[0-9a-f]{16}, 1 in maildrop/$NAME\\)\$" 5
+ok $? "shared target: share2 logged as forwarded to 2 targets, 1 in share1's copy" || log_show "$Q_SHARE"
+log_wait "^.*$Q_SHARE: to=<share3@example\\.test>, relay=local, .*status=sent \\(forwarded to shared@remote\\.test as maildrop/$NAME\\)\$" 5
+ok $? "shared target: share3 logged as forwarded in share1's copy" || log_show "$Q_SHARE"
 
 # --- nested aliases, NOTIFY (RFC 3461 §5.2.7.3, RFC 3464 §2.3.3) --------------------------------
 # postmaster -> root -> boss@remote.test: an alias to one address is transparent (the copy

@@ -2,7 +2,7 @@
 # tests/e2e/smtp_limits.sh — mxd's limits and timeouts, each with its defined reply
 # (RFC 5321 §4.5.3): over-long command lines (500 5.5.6, the session goes on), over-long text
 # lines, SIZE and message size (552 5.3.4, by the SIZE parameter, after DATA, after BDAT),
-# recipients per message (452 4.5.3), sessions per client address (421 4.7.0), a slow client
+# recipients per message (452 4.5.3; a repeated recipient is 250 and counted once), sessions per client address (421 4.7.0), a slow client
 # (cmd_timeout and data_timeout: 421 4.4.2 in bounded time); and `mxd -t` on good and
 # broken configurations (exit 0, or 78 with "FILE:LINE: reason").
 . "$(dirname "$0")/smtp_lib.sh"
@@ -100,6 +100,21 @@ session "max_recipients = 3: the 4th RCPT -> 452 4.5.3" \
     greet send='EHLO rcpt.test\r\n' reply=250 send='MAIL FROM:<r@example.org>\r\n' reply=250 \
     send='RCPT TO:<r1@example.test>\r\nRCPT TO:<r2@example.test>\r\nRCPT TO:<r3@example.test>\r\nRCPT TO:<r4@example.test>\r\n' \
     reply=250 reply=250 reply=250 reply='452 4.5.3' send='RSET\r\n' reply=250 send='QUIT\r\n' reply=221
+session "max_recipients = 3: a repeated RCPT (any case) -> 250 as a duplicate, counted once" \
+    greet send='EHLO rcpt.test\r\n' reply=250 send='MAIL FROM:<r@example.org>\r\n' reply=250 \
+    send='RCPT TO:<dup@example.test>\r\nRCPT TO:<DUP@example.test>\r\nRCPT TO:<Dup@EXAMPLE.TEST>\r\nRCPT TO:<"dup"@example.test>\r\nRCPT TO:<dup2@example.test>\r\nRCPT TO:<dup3@example.test>\r\nRCPT TO:<dup4@example.test>\r\n' \
+    reply='250 2.1.5 Ok' reply='250 2.1.5 Ok (duplicate recipient)' \
+    reply='250 2.1.5 Ok (duplicate recipient)' reply='250 2.1.5 Ok (duplicate recipient)' \
+    reply=250 reply=250 reply='452 4.5.3' send='DATA\r\n' reply=354 \
+    send='Subject: dup\r\nMessage-Id: <dup@client.test>\r\n\r\nbody\r\n.\r\n' reply='250 2.0.0' \
+    send='QUIT\r\n' reply=221
+QID=$(qid_of "$LAST")
+md_wait "$(md_dir example.test dup3)" 1 10
+log_wait "$QID: from=<r@example.org>, size=[0-9]+, nrcpt=3 " 5
+ok $? "duplicates: queued with nrcpt=3" || mxd_log_tail 5
+sleep 0.5
+is "$(md_count "$(md_dir example.test dup)")/$(md_count "$(md_dir example.test dup2)")/$(md_count "$(md_dir example.test dup3)")/$(md_count "$(md_dir example.test dup4)")" \
+    1/1/1/0 "duplicates: one copy each for dup, dup2, dup3; none for dup4"
 
 # --- sessions per client ---------------------------------------------------------------------------
 pyok "max_per_client = 4: a 5th session from 127.0.0.1 gets 421 4.7.0; 127.0.0.2 is not affected" <<'EOF'

@@ -3,7 +3,8 @@
  * strings, source routes, address literals), the length limits of §4.5.3.1, UTF-8 under
  * SMTPUTF8 (RFC 6531 §3.3) and every kind of malformed UTF-8, <postmaster>, the reply
  * codes, and smtp_path_str's re-quoting. Every accepted path is also written out with
- * smtp_path_str, parsed again, and must come back the same.
+ * smtp_path_str, parsed again, and must come back the same. smtp_addr_same: the duplicate
+ * filters' comparison (domain case-insensitive; local part too only when asked).
  */
 #include <stdint.h>
 #include <string.h>
@@ -476,10 +477,46 @@ strs(void)
 	is_str(out, "\"a b\"", "quoted local without domain");
 }
 
+static void
+same(void)
+{
+	static const struct {
+		const char *a, *b;
+		bool fold, want;
+	} t[] = {
+	    {"fwd@example.test", "fwd@example.test", false, true},
+	    {"fwd@example.test", "fwd@EXAMPLE.test", false, true},
+	    {"fwd@example.test", "FWD@example.test", false, false},
+	    {"fwd@example.test", "FWD@example.test", true, true},
+	    {"fwd@example.test", "Fwd@EXAMPLE.TEST", true, true},
+	    {"fwd@example.test", "fwd2@example.test", true, false},
+	    {"fwd@example.test", "fwd@example.test2", true, false},
+	    {"fwd@example.test", "fwd@example.tes", true, false},
+	    {"fwd@example.test", "fw@dexample.test", true, false},
+	    /* The domain is after the last '@': a quoted local part may hold one. */
+	    {"\"a@b\"@example.test", "\"A@B\"@Example.test", true, true},
+	    {"\"a@b\"@example.test", "\"a@b\"@c.test", true, false},
+	    /* UTF-8 octets are never folded; the ASCII around them is. */
+	    {"J\xc3\xb6rg@example.test", "j\xc3\xb6rg@example.test", true, true},
+	    {"j\xc3\xb6rg@example.test", "j\xc3\x96rg@example.test", true, false},
+	    {"postmaster", "POSTMASTER", true, true},
+	    {"postmaster", "postmaster@example.test", true, false},
+	    {"", "", true, true},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		is_int(smtp_addr_same(t[i].a, t[i].b, t[i].fold), t[i].want,
+		    "smtp_addr_same case %zu (%s, %s)", i, t[i].a, t[i].b);
+		is_int(smtp_addr_same(t[i].b, t[i].a, t[i].fold), t[i].want,
+		    "smtp_addr_same case %zu, swapped", i);
+	}
+}
+
 int
 main(void)
 {
 	table();
+	same();
 	limits();
 	domains();
 	utf8();
