@@ -23,9 +23,7 @@
  *
  * The result of the recipient: TEMP if any target was TEMP (the whole expansion is tried
  * again), else OK if any target was delivered or forwarded (a PERM target is logged, not
- * bounced), else the PERM. With max_recipients below the number of remote targets the
- * forward is split into several drop files; one failing after others were written is TEMP
- * and the retry forwards those again.
+ * bounced), else the PERM.
  *
  * Duplicates (Postfix local's per-delivery filter): within one job (one message, up to
  * IPC_RCPT_MAX of its recipients) a remote target is forwarded once. A later recipient
@@ -37,8 +35,9 @@
  *
  * Limits: LOCAL_TARGETS_MAX targets per recipient, so at most that many recipients in a
  * forwarded copy, and LOCAL_SENT_MAX in the job's duplicate filter; a copy's size is the
- * message's plus one header line, and a copy over max_message_size (pickup would refuse
- * it) is PERM 5.3.4.
+ * message's plus one header line. Pickup exempts our own drop files from max_message_size
+ * and max_recipients (they were checked when the message came in), so a message just
+ * under the limit still forwards, and a limit lowered later loses nothing.
  */
 #include <bsd/string.h>
 
@@ -212,19 +211,25 @@ forward_notify(unsigned notify)
 }
 
 /*
- * RFC 3461 §4.2: the ORCPT the recipient came with, else the recipient as we received
- * it ("utf-8" type for a UTF-8 address, RFC 6533 §3). None when it would break pickup's
- * rules (an xtext-decoded ORCPT may hold a space).
+ * RFC 3461 §4.2: the ORCPT the recipient came with, else "rfc822;RECIPIENT". None when
+ * the stored one would break pickup's rules (an xtext-decoded ORCPT may hold a space), as
+ * docs/queue.md says, and none for a UTF-8 recipient we would have to name ourselves
+ * (RFC 6533's utf-8 address type has its own encoding, which we do not write).
  */
 static void
 forward_orcpt(const struct queue_rcpt *rcpt, char *out, size_t cap)
 {
 	int n;
 
-	if (rcpt->orcpt[0] != '\0' && strchr(rcpt->orcpt, ';') != NULL &&
-	    queue_drop_text_ok(rcpt->orcpt) && strlcpy(out, rcpt->orcpt, cap) < cap)
+	out[0] = '\0';
+	if (rcpt->orcpt[0] != '\0') {
+		if (strchr(rcpt->orcpt, ';') != NULL && queue_drop_text_ok(rcpt->orcpt))
+			(void)strlcpy(out, rcpt->orcpt, cap);
 		return;
-	n = snprintf(out, cap, "%s;%s", has_utf8(rcpt->addr) ? "utf-8" : "rfc822", rcpt->addr);
+	}
+	if (has_utf8(rcpt->addr))
+		return;
+	n = snprintf(out, cap, "rfc822;%s", rcpt->addr);
 	if (n < 0 || (size_t)n >= cap || !queue_drop_text_ok(out))
 		out[0] = '\0';
 }
@@ -236,10 +241,10 @@ drop_dsn(int e)
 }
 
 /*
- * Forwards the message to the remote targets to[0..nto) of rcpt: one drop file (one per
- * max_recipients targets) holding them all. res: OK "forwarded as AS" with AS
- * ("maildrop/NAME", "maildrop/NAME and N more") also in as, TEMP (nothing was handed
- * over, or, split, not all of it), or PERM (it cannot be forwarded).
+ * Forwards the message to the remote targets to[0..nto) of rcpt in one drop file.
+ * transparent: an alias to one address, NOTIFY passed on as it is. res: OK "forwarded as
+ * AS" with AS ("maildrop/NAME") also in as, TEMP (nothing was handed over), or PERM (it
+ * cannot be forwarded).
  */
 static void
 forward(struct local *l, int fd, const struct queue_env *env, const struct queue_rcpt *rcpt,
@@ -251,10 +256,10 @@ forward(struct local *l, int fd, const struct queue_env *env, const struct queue
 	enum queue_drop_res	 dr;
 	enum queue_read_res	 rr;
 	char			 orcpt[sizeof(rcpt->orcpt)], dt[SMTP_ADDR_MAX + 32];
-	char			 name[QUEUE_ID_LEN + 1], first[QUEUE_ID_LEN + 1], err[512];
+	char			 name[QUEUE_ID_LEN + 1], err[512];
 	const char		*why;
 	unsigned		 notify = transparent ? rcpt->notify : forward_notify(rcpt->notify);
-	size_t			 dtlen, per, i, ndrops = 0;
+	size_t			 i;
 	int			 k;
 
 	/* Our Delivered-To goes on top (RFC 9228 §4): the loop check of the next pass. */
@@ -266,17 +271,12 @@ forward(struct local *l, int fd, const struct queue_env *env, const struct queue
 		result(res, DELIVER_PERM, "5.1.3", "cannot forward: bad recipient address");
 		return;
 	}
-	dtlen = (size_t)k;
 	/*
-	 * What pickup will check is checked first: a file it refused would go to corrupt/
-	 * after we reported the recipient forwarded, and the message would be lost.
+	 * No limit of max_message_size or max_recipients here: pickup exempts our own files
+	 * (the message was within them when it came in; the copy adds one header line and
+	 * has at most LOCAL_TARGETS_MAX recipients). Every other rule pickup applies is
+	 * checked first, so a file it would refuse is never written.
 	 */
-	if (env->size + dtlen > l->conf->max_message_size) {
-		result(res, DELIVER_PERM, "5.3.4", "message too large to forward with its "
-		    "Delivered-To field (max_message_size %llu)",
-		    (unsigned long long)l->conf->max_message_size);
-		return;
-	}
 	memset(&fe, 0, sizeof(fe));
 	strlcpy(fe.from, env->from, sizeof(fe.from));
 	fe.body = env->body;
@@ -285,57 +285,40 @@ forward(struct local *l, int fd, const struct queue_env *env, const struct queue
 	if (queue_drop_text_ok(env->envid))
 		strlcpy(fe.envid, env->envid, sizeof(fe.envid));
 	forward_orcpt(rcpt, orcpt, sizeof(orcpt));
-	per = l->conf->max_recipients < QUEUE_RCPT_MAX ? l->conf->max_recipients :
-	    QUEUE_RCPT_MAX;
-	if (per == 0)
-		per = 1;
-	for (size_t off = 0; off < nto; off += per) {
-		free(fe.rcpt);
-		fe.rcpt = NULL;
-		fe.nrcpt = 0;
-		for (i = off; i < nto && i < off + per; i++) {
-			if (queue_env_add_rcpt(&fe, to[i], notify, orcpt) == -1) {
-				result(res, DELIVER_TEMP, "4.3.0", "cannot forward: out of memory");
-				goto out;
-			}
-			if (has_utf8(to[i]))
-				fe.smtputf8 = true;
-		}
-		why = queue_drop_env_bad(&fe);
-		if (why != NULL) {
-			result(res, DELIVER_PERM, "5.3.0", "cannot forward: %s", why);
+	for (i = 0; i < nto; i++) {
+		if (queue_env_add_rcpt(&fe, to[i], notify, orcpt) == -1) {
+			result(res, DELIVER_TEMP, "4.3.0", "cannot forward: out of memory");
 			goto out;
 		}
-		d = queue_drop_open(l->conf->spool, QUEUE_DROP_OWNER, &fe, name, &dr, err,
-		    sizeof(err));
-		if (d == NULL) {
-			result(res, DELIVER_TEMP, drop_dsn(errno), "cannot forward: %s", err);
-			goto out;
-		}
-		queue_drop_data(d, dt, dtlen);
-		rr = queue_file_read(fd, &scratch, forward_data, d);
-		queue_env_clear(&scratch);
-		if (rr != QUEUE_READ_OK) {
-			queue_drop_abort(d);
-			result(res, DELIVER_TEMP, "4.3.0", "cannot forward: queue file unreadable");
-			goto out;
-		}
-		if (queue_drop_commit(d, err, sizeof(err)) != QUEUE_DROP_OK) {
-			result(res, DELIVER_TEMP, drop_dsn(errno), "cannot forward: %s", err);
-			goto out;
-		}
-		if (ndrops++ == 0)
-			strlcpy(first, name, sizeof(first));
+		if (has_utf8(to[i]))
+			fe.smtputf8 = true;
 	}
-	if (ndrops == 1)
-		(void)snprintf(as, aslen, "maildrop/%s", first);
-	else
-		(void)snprintf(as, aslen, "maildrop/%s and %zu more", first, ndrops - 1);
+	why = queue_drop_env_bad(&fe);
+	if (why != NULL) {
+		result(res, DELIVER_PERM, "5.3.0", "cannot forward: %s", why);
+		goto out;
+	}
+	d = queue_drop_open(l->conf->spool, QUEUE_DROP_OWNER, &fe, name, &dr, err, sizeof(err));
+	if (d == NULL) {
+		result(res, DELIVER_TEMP, drop_dsn(errno), "cannot forward: %s", err);
+		goto out;
+	}
+	queue_drop_data(d, dt, (size_t)k);
+	rr = queue_file_read(fd, &scratch, forward_data, d);
+	queue_env_clear(&scratch);
+	if (rr != QUEUE_READ_OK) {
+		queue_drop_abort(d);
+		result(res, DELIVER_TEMP, "4.3.0", "cannot forward: queue file unreadable");
+		goto out;
+	}
+	if (queue_drop_commit(d, err, sizeof(err)) != QUEUE_DROP_OK) {
+		result(res, DELIVER_TEMP, drop_dsn(errno), "cannot forward: %s", err);
+		goto out;
+	}
+	(void)snprintf(as, aslen, "maildrop/%s", name);
 	result(res, DELIVER_OK, "2.0.0", "forwarded as %s", as);
 out:
 	free(fe.rcpt);
-	if (res->status == DELIVER_TEMP && ndrops > 0)
-		(void)strlcat(res->text, " (part forwarded already)", sizeof(res->text));
 }
 
 /*
