@@ -26,10 +26,10 @@ count_body(void *arg, const void *p, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct queue_env	 env;
-	enum queue_read_res	 r;
-	uint64_t		 body = 0;
-	int			 fd;
+	struct queue_env env;
+	enum queue_read_res r;
+	uint64_t body = 0;
+	int fd;
 
 	fd = memfd_create("fuzz", MFD_CLOEXEC);
 	if (fd == -1)

@@ -37,7 +37,7 @@ check(int cond, const char *what)
 static void
 check_enh(const struct smtp_reply *r)
 {
-	size_t	n = strnlen(r->enh, sizeof(r->enh)), i = 0, part, d;
+	size_t n = strnlen(r->enh, sizeof(r->enh)), i = 0, part, d;
 
 	check(n < sizeof(r->enh), "enh not terminated");
 	if (n == 0)
@@ -76,9 +76,9 @@ shape(const uint8_t *l, size_t n)
 static void
 one(struct smtp_reply *r, const uint8_t *data, size_t n, int *prev)
 {
-	uint8_t		*copy;
-	size_t		 i, before = r->nlines, tl;
-	int		 res, first_code = r->code, sh;
+	uint8_t *copy;
+	size_t i, before = r->nlines, tl;
+	int res, first_code = r->code, sh;
 
 	copy = malloc(n > 0 ? n : 1);
 	check(copy != NULL, "out of memory");
@@ -90,8 +90,8 @@ one(struct smtp_reply *r, const uint8_t *data, size_t n, int *prev)
 		/* A finished or refused reply takes nothing more. */
 		check(res == -1, "accepted after the end");
 	} else if (sh == -1 || before >= SMTP_REPLY_LINES_MAX ||
-	    (before > 0 && ((copy[0] - '0') * 100 + (copy[1] - '0') * 10 + (copy[2] - '0')) !=
-	    first_code)) {
+	    (before > 0 &&
+		((copy[0] - '0') * 100 + (copy[1] - '0') * 10 + (copy[2] - '0')) != first_code)) {
 		check(res == -1, "bad line accepted");
 	} else {
 		check(res == (sh == 1 ? 0 : 1), "good line refused or misread");
@@ -100,8 +100,10 @@ one(struct smtp_reply *r, const uint8_t *data, size_t n, int *prev)
 	if (res != -1) {
 		check(r->code >= 200 && r->code <= 559 && r->code % 100 / 10 <= 5, "code range");
 		check(before == 0 || r->code == first_code, "code changed");
-		check(r->line_len == 0 || (r->line_text >= (const char *)copy + 4 &&
-		    r->line_text + r->line_len == (const char *)copy + n), "line text outside");
+		check(r->line_len == 0 ||
+			(r->line_text >= (const char *)copy + 4 &&
+			    r->line_text + r->line_len == (const char *)copy + n),
+		    "line text outside");
 	} else {
 		check(r->line_len == 0, "line text on a refused line");
 	}
@@ -118,9 +120,9 @@ one(struct smtp_reply *r, const uint8_t *data, size_t n, int *prev)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct smtp_reply	 r;
-	const uint8_t		*p = data, *end = data + size, *eol;
-	int			 prev = 0, replies = 0;
+	struct smtp_reply r;
+	const uint8_t *p = data, *end = data + size, *eol;
+	int prev = 0, replies = 0;
 
 	smtp_reply_init(&r);
 	while (p <= end && replies < 10000) {

@@ -38,8 +38,8 @@ struct bench;
 
 struct q {
 	struct dom *d;
-	int fd;		/* fresh, reuse: its own socket; shared: -1 */
-	int uses;	/* queries its socket has carried */
+	int fd;   /* fresh, reuse: its own socket; shared: -1 */
+	int uses; /* queries its socket has carried */
 	uint16_t id;
 	uint16_t type;
 	uint8_t pkt[QMAX];
@@ -83,8 +83,8 @@ rnd16(void)
 static size_t
 build(uint8_t *p, uint16_t id, const char *name, uint16_t type)
 {
-	static const uint8_t opt[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 12, 0, 10, 0,
-		8, 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint8_t opt[] = {
+	    0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 12, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
 	size_t n = 12, l;
 	const char *s = name, *dot;
 
@@ -302,8 +302,7 @@ main(int argc, char **argv)
 		bench_usage(argv[0], MODES);
 	if (!b.fresh) {
 		b.sfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (b.sfd == -1 ||
-		    connect(b.sfd, (struct sockaddr *)&b.srv, sizeof(b.srv)) == -1) {
+		if (b.sfd == -1 || connect(b.sfd, (struct sockaddr *)&b.srv, sizeof(b.srv)) == -1) {
 			perror("udp_floor: socket");
 			return 70;
 		}

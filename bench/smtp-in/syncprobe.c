@@ -46,8 +46,8 @@ cmp(const void *a, const void *b)
 static long
 num(const char *s, long lo, long hi)
 {
-	char	*end;
-	long	 v;
+	char *end;
+	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -61,12 +61,12 @@ num(const char *s, long lo, long hi)
 int
 main(int argc, char **argv)
 {
-	static char	 buf[4500];
-	char		 path[4096], name[32];
-	int		 td, qd, fds[256];
-	long		 n, batch, i, j, nb;
-	enum mode	 mode;
-	double		*lat, t0, t, a;
+	static char buf[4500];
+	char path[4096], name[32];
+	int td, qd, fds[256];
+	long n, batch, i, j, nb;
+	enum mode mode;
+	double *lat, t0, t, a;
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: syncprobe DIR syncfs|fdatasync|fsync N BATCH\n");
@@ -105,7 +105,8 @@ main(int argc, char **argv)
 		for (j = 0; j < m; j++) {
 			snprintf(name, sizeof(name), "%ld", k + j);
 			fds[j] = openat(td, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-			if (fds[j] == -1 || write(fds[j], buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
+			if (fds[j] == -1 ||
+			    write(fds[j], buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
 			    renameat(td, name, qd, name) == -1) {
 				perror("syncprobe: create, write, rename");
 				return 74;
@@ -127,8 +128,8 @@ main(int argc, char **argv)
 	}
 	t = now() - t0;
 	qsort(lat, (size_t)nb, sizeof(*lat), cmp);
-	printf("mode=%s batch=%ld n=%ld rate=%.0f/s batch_med_us=%.0f batch_p90_us=%.0f\n",
-	    argv[2], batch, n, (double)n / t, lat[nb / 2] * 1e6, lat[nb * 9 / 10] * 1e6);
+	printf("mode=%s batch=%ld n=%ld rate=%.0f/s batch_med_us=%.0f batch_p90_us=%.0f\n", argv[2],
+	    batch, n, (double)n / t, lat[nb / 2] * 1e6, lat[nb * 9 / 10] * 1e6);
 	free(lat);
 	return 0;
 }

@@ -16,10 +16,10 @@
 static void
 seed(const char *path, int nrcpt, const char *body, size_t blen, int chunks, int utf8)
 {
-	struct queue_env	e;
-	struct queue_w		w;
-	size_t			step = blen / (size_t)chunks + 1;
-	int			fd;
+	struct queue_env e;
+	struct queue_w w;
+	size_t step = blen / (size_t)chunks + 1;
+	int fd;
 
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd == -1)

@@ -35,7 +35,7 @@
 #include "util/log.h"
 
 #define ST_LN2 0.69314718055994530942
-#define ST_E	2.71828182845904523536
+#define ST_E   2.71828182845904523536
 
 /* A range of at most 2^12 values is "small": the old BSD 1024..5000 ephemeral ports are;
    the Linux default 32768..60999 (14.8 bits) and Windows 49152..65535 (14 bits) are not. */
@@ -43,7 +43,7 @@
 /* Time-derived: the residual of the ID against a clock spans at most 2^10 values and at
    least 6 bits less than the IDs themselves. */
 #define ST_TIME_MAX_BITS 10.0
-#define ST_TIME_MARGIN	 6.0
+#define ST_TIME_MARGIN   6.0
 /* A plug-in estimate is trusted when at most this fraction of the sample was seen once. */
 #define ST_COVER_SINGLES 0.2
 /* 0x20 counts for at most this many bits: the attacker picks the victim's domain, and a
@@ -55,8 +55,8 @@
 static double
 st_log2(double x)
 {
-	double	 z, z2, term, sum;
-	int	 e = 0, k;
+	double z, z2, term, sum;
+	int e = 0, k;
 
 	if (!(x > 0.0))
 		return 0.0;
@@ -68,7 +68,7 @@ st_log2(double x)
 		x *= 2.0;
 		e--;
 	}
-	z = (x - 1.0) / (x + 1.0);	/* 0 <= z < 1/3 */
+	z = (x - 1.0) / (x + 1.0); /* 0 <= z < 1/3 */
 	z2 = z * z;
 	term = z;
 	sum = 0.0;
@@ -111,18 +111,18 @@ st_sort(uint16_t *s, size_t n)
 
 /* The distribution of a sorted sample. */
 struct st_dist {
-	size_t		 distinct;
-	size_t		 maxc;		/* count of the most common value */
-	size_t		 singles;	/* values seen exactly once */
-	uint16_t	 mode;		/* the smallest most common value */
-	double		 shannon;	/* plug-in entropy, bits */
+	size_t distinct;
+	size_t maxc;    /* count of the most common value */
+	size_t singles; /* values seen exactly once */
+	uint16_t mode;  /* the smallest most common value */
+	double shannon; /* plug-in entropy, bits */
 };
 
 static void
 st_dist(const uint16_t *s, size_t n, struct st_dist *d)
 {
-	size_t	 i, j, c;
-	double	 p;
+	size_t i, j, c;
+	double p;
 
 	memset(d, 0, sizeof(*d));
 	for (i = 0; i < n; i = j) {
@@ -162,7 +162,7 @@ static uint32_t
 st_arc(const uint16_t *s, size_t n, size_t k, uint32_t mod)
 {
 	uint32_t best = mod, w;
-	size_t	 i, j;
+	size_t i, j;
 
 	if (n == 0 || k == 0)
 		return 0;
@@ -214,8 +214,8 @@ st_bit_expect(unsigned b, uint32_t lo, uint32_t hi)
 	uint32_t ones_hi, ones_lo;
 
 	/* ones(x) = values in [0, x) with bit b set. */
-	ones_hi = ((hi + 1) / period) * half +
-	    ((hi + 1) % period > half ? (hi + 1) % period - half : 0);
+	ones_hi =
+	    ((hi + 1) / period) * half + ((hi + 1) % period > half ? (hi + 1) % period - half : 0);
 	ones_lo = (lo / period) * half + (lo % period > half ? lo % period - half : 0);
 	return (double)(ones_hi - ones_lo) / (double)(hi - lo + 1);
 }
@@ -246,8 +246,8 @@ static double
 st_time_bits(const uint16_t *v, const uint64_t *t, size_t n, uint16_t *s)
 {
 	static const uint64_t units[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-	double	 best = 16.0, b;
-	size_t	 i, u, moved;
+	double best = 16.0, b;
+	size_t i, u, moved;
 	uint16_t T, Tp;
 
 	for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
@@ -283,14 +283,13 @@ st_time_bits(const uint16_t *v, const uint64_t *t, size_t n, uint16_t *s)
  * than chance (which tells it from a port range like 32768..60999). Returns the bit, or -1.
  */
 static int
-st_window15(const uint16_t *v, size_t n, const double *ones, const size_t *flips,
-    uint16_t *s)
+st_window15(const uint16_t *v, size_t n, const double *ones, const size_t *flips, uint16_t *s)
 {
-	int	 w = -1;
+	int w = -1;
 	unsigned b;
-	size_t	 i;
-	double	 d, gap;
-	bool	 sticky;
+	size_t i;
+	double d, gap;
+	bool sticky;
 
 	/* A sticky bit needs 100 values: at n = 20, one of 16 random bits flips at most
 	   once about once in 2000 runs. */
@@ -322,18 +321,18 @@ st_window15(const uint16_t *v, size_t n, const double *ones, const size_t *flips
 void
 audit_stats_analyze(const uint16_t *v, size_t n, const uint64_t *t_us, struct audit_stats *st)
 {
-	struct st_dist	 dv, dd, dx;
-	uint16_t	*s;
-	uint32_t	*dcount, bestc;
-	size_t		 i, hits[AP_NPRED], tries[AP_NPRED], pm1, small_fwd, small_bwd;
-	size_t		 masks, flips[16], ones[16], lowdist;
-	uint16_t	 d, x, guess, best, hi0, lo_min, lo_max;
-	uint8_t		 lowseen[256];
-	unsigned	 b, sf;
-	uint32_t	 arc_all;
-	double		 eff, cap, gap, w_est, p, dev, tbits;
-	bool		 hi_const, unbal;
-	int		 w;
+	struct st_dist dv, dd, dx;
+	uint16_t *s;
+	uint32_t *dcount, bestc;
+	size_t i, hits[AP_NPRED], tries[AP_NPRED], pm1, small_fwd, small_bwd;
+	size_t masks, flips[16], ones[16], lowdist;
+	uint16_t d, x, guess, best, hi0, lo_min, lo_max;
+	uint8_t lowseen[256];
+	unsigned b, sf;
+	uint32_t arc_all;
+	double eff, cap, gap, w_est, p, dev, tbits;
+	bool hi_const, unbal;
+	int w;
 
 	memset(st, 0, sizeof(*st));
 	st->n = n;
@@ -561,7 +560,7 @@ audit_stats_analyze(const uint16_t *v, size_t n, const uint64_t *t_us, struct au
 	for (i = 0; i < AP_NPRED; i++) {
 		cap = 1.0;
 		for (b = 0; b < (unsigned)eff && cap > 1e-9; b++)
-			cap /= 2.0;	/* 2^-floor(eff): chance, rounded up */
+			cap /= 2.0; /* 2^-floor(eff): chance, rounded up */
 		if (st_above_chance(hits[i], tries[i], cap))
 			eff = st_min(eff, -st_log2(st->predict[i]));
 	}
@@ -578,8 +577,8 @@ const char *
 audit_flags_str(unsigned flags, char *buf, size_t len)
 {
 	static const struct {
-		unsigned	 f;
-		const char	*name;
+		unsigned f;
+		const char *name;
 	} names[] = {
 	    {AUDIT_F_CONSTANT, "constant"},
 	    {AUDIT_F_SEQUENTIAL, "sequential"},
@@ -591,8 +590,8 @@ audit_flags_str(unsigned flags, char *buf, size_t len)
 	    {AUDIT_F_BIAS, "bias"},
 	    {AUDIT_F_FEW, "few"},
 	};
-	size_t	 i, off = 0;
-	int	 r;
+	size_t i, off = 0;
+	int r;
 
 	if (len == 0)
 		return buf;
@@ -602,7 +601,7 @@ audit_flags_str(unsigned flags, char *buf, size_t len)
 			continue;
 		r = snprintf(buf + off, len - off, "%s%s", off > 0 ? ", " : "", names[i].name);
 		if (r < 0 || (size_t)r >= len - off) {
-			buf[off] = '\0';	/* whole names only */
+			buf[off] = '\0'; /* whole names only */
 			break;
 		}
 		off += (size_t)r;
@@ -629,7 +628,7 @@ st_letters(const char *name, size_t *letters, size_t *upper)
 void
 audit_x20(const struct audit_query *q, size_t n, double *mixed_frac, double *letters_mean)
 {
-	size_t	 i, letters, upper, mixed = 0, total = 0;
+	size_t i, letters, upper, mixed = 0, total = 0;
 
 	*mixed_frac = *letters_mean = 0.0;
 	if (n == 0)
@@ -645,8 +644,8 @@ audit_x20(const struct audit_query *q, size_t n, double *mixed_frac, double *let
 }
 
 static const struct {
-	const char	*name;
-	const char	*desc;
+	const char *name;
+	const char *desc;
 } forge_names[AF_NKINDS] = {
     [AF_WRONG_ID] = {"wrong-id",
 	"Everything right but the transaction ID: believing it makes the ID worthless."},
@@ -708,8 +707,8 @@ audit_verdict_str(enum audit_verdict v)
 static bool
 st_x20_used(const struct audit_query *q, size_t n, double mixed_frac)
 {
-	size_t	 i, letters, upper, tl = 0, tu = 0;
-	double	 f;
+	size_t i, letters, upper, tl = 0, tu = 0;
+	double f;
 
 	if (n < 2 || mixed_frac < 0.5)
 		return false;
@@ -776,20 +775,20 @@ st_accepted(const struct audit_run *run, enum audit_forge f)
  * AUDIT_F_FEW marks them inconclusive (mxaudit exits 2).
  */
 #define ST_EXCELLENT 30.0
-#define ST_GOOD	     24.0
-#define ST_FAIR	     15.0
+#define ST_GOOD      24.0
+#define ST_FAIR      15.0
 
 void
 audit_judge(struct audit_run *run)
 {
-	static const enum audit_forge offpath[] = {AF_WRONG_ID, AF_WRONG_SRC_ADDR,
-	    AF_WRONG_SRC_PORT, AF_OTHER_QNAME};
-	uint16_t	*ids, *ports;
-	uint64_t	*t;
+	static const enum audit_forge offpath[] = {
+	    AF_WRONG_ID, AF_WRONG_SRC_ADDR, AF_WRONG_SRC_PORT, AF_OTHER_QNAME};
+	uint16_t *ids, *ports;
+	uint64_t *t;
 	const struct audit_query *prev;
-	size_t		 i, k, nudp = 0;
-	bool		 all, follow, forced = false;
-	double		 idb, pb, xb;
+	size_t i, k, nudp = 0;
+	bool all, follow, forced = false;
+	double idb, pb, xb;
 
 	run->edns_queries = run->do_queries = run->cookie_queries = run->tcp_queries = 0;
 	for (i = 0; i < run->nq; i++) {

@@ -45,104 +45,103 @@
 #include "conf/conf.h"
 #include "conf/conf_int.h"
 
-#define CONF_SHOW_MAX	64
-#define CONF_RESOLV	"/etc/resolv.conf"
-#define CONF_MSG_MAX	512
+#define CONF_SHOW_MAX 64
+#define CONF_RESOLV   "/etc/resolv.conf"
+#define CONF_MSG_MAX  512
 
 enum conf_type {
-	CT_HOSTNAME,	/* a host name (LDH labels) */
-	CT_ADDRS,	/* ADDR[:PORT] list into a net_addr array; lo is the default port */
-	CT_USER,	/* an account name */
-	CT_PATH,	/* an absolute path */
-	CT_DOMAINS,	/* local_domains */
-	CT_LMTP,	/* unix:PATH or ADDR:PORT */
-	CT_CIDRS,	/* relay_networks */
-	CT_RESOLVER,	/* ADDR[:PORT] list into dns.servers */
-	CT_DNSSEC,	/* auto | trust-ad | off */
-	CT_DANE,	/* auto | off */
-	CT_PORT,	/* 1..65535 into a uint16_t */
+	CT_HOSTNAME, /* a host name (LDH labels) */
+	CT_ADDRS,    /* ADDR[:PORT] list into a net_addr array; lo is the default port */
+	CT_USER,     /* an account name */
+	CT_PATH,     /* an absolute path */
+	CT_DOMAINS,  /* local_domains */
+	CT_LMTP,     /* unix:PATH or ADDR:PORT */
+	CT_CIDRS,    /* relay_networks */
+	CT_RESOLVER, /* ADDR[:PORT] list into dns.servers */
+	CT_DNSSEC,   /* auto | trust-ad | off */
+	CT_DANE,     /* auto | off */
+	CT_PORT,     /* 1..65535 into a uint16_t */
 	CT_BOOL,
-	CT_RELAYHOST,	/* [HOST]:PORT or HOST:PORT */
-	CT_UINT,	/* decimal, lo..hi, into an unsigned */
-	CT_U64,		/* decimal, lo..hi, into a uint64_t */
-	CT_DURATION,	/* conf_duration(), lo..hi seconds, into an unsigned */
-	CT_LOG		/* stderr | syslog | absolute path */
+	CT_RELAYHOST, /* [HOST]:PORT or HOST:PORT */
+	CT_UINT,      /* decimal, lo..hi, into an unsigned */
+	CT_U64,       /* decimal, lo..hi, into a uint64_t */
+	CT_DURATION,  /* conf_duration(), lo..hi seconds, into an unsigned */
+	CT_LOG        /* stderr | syslog | absolute path */
 };
 
 struct conf_key {
-	const char		*name;
-	enum conf_type		 type;
-	bool			 repeatable;
-	size_t			 off, size;	/* the field in struct conf */
-	size_t			 noff;		/* CT_ADDRS: the field counting it */
-	unsigned long long	 lo, hi;
+	const char *name;
+	enum conf_type type;
+	bool repeatable;
+	size_t off, size; /* the field in struct conf */
+	size_t noff;      /* CT_ADDRS: the field counting it */
+	unsigned long long lo, hi;
 };
 
-#define F(field)  offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
-#define N(field)  offsetof(struct conf, field)
+#define F(field) offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
+#define N(field) offsetof(struct conf, field)
 
 static const struct conf_key conf_keys[] = {
-	{ "hostname", CT_HOSTNAME, false, F(hostname), 0, 0, 0 },
-	{ "listen", CT_ADDRS, true, F(listen), N(nlisten), 25, 0 },
-	{ "submission", CT_ADDRS, true, F(submission), N(nsubmission), 587, 0 },
-	{ "submissions", CT_ADDRS, true, F(submissions), N(nsubmissions), 465, 0 },
-	{ "user", CT_USER, false, F(user), 0, 0, 0 },
-	{ "spool", CT_PATH, false, F(spool), 0, 0, 0 },
-	{ "local_domains", CT_DOMAINS, false, F(local_domains), 0, 0, 0 },
-	{ "mailbox_root", CT_PATH, false, F(mailbox_root), 0, 0, 0 },
-	{ "lmtp", CT_LMTP, false, F(lmtp), 0, 0, 0 },
-	{ "aliases", CT_PATH, false, F(aliases), 0, 0, 0 },
-	{ "relay_networks", CT_CIDRS, false, F(relay_networks), 0, 0, 0 },
-	{ "users", CT_PATH, false, F(users), 0, 0, 0 },
-	{ "tls_cert", CT_PATH, false, F(tls_cert), 0, 0, 0 },
-	{ "tls_key", CT_PATH, false, F(tls_key), 0, 0, 0 },
-	{ "resolver", CT_RESOLVER, true, F(dns.servers), 0, 0, 0 },
-	{ "dnssec", CT_DNSSEC, false, F(dns.dnssec), 0, 0, 0 },
-	{ "dane", CT_DANE, false, F(dane), 0, 0, 0 },
-	{ "delivery_port", CT_PORT, false, F(delivery_port), 0, 1, 65535 },
-	{ "allow_loopback_mx", CT_BOOL, false, F(allow_loopback_mx), 0, 0, 0 },
-	{ "relayhost", CT_RELAYHOST, false, F(relayhost), 0, 0, 0 },
-	{ "max_message_size", CT_U64, false, F(max_message_size), 0, 1, 1ULL << 40 },
-	{ "max_recipients", CT_UINT, false, F(max_recipients), 0, 1, 1000000 },
-	{ "queue_lifetime", CT_DURATION, false, F(queue_lifetime), 0, 1, UINT_MAX },
-	{ "retry_min", CT_DURATION, false, F(retry_min), 0, 1, UINT_MAX },
-	{ "retry_max", CT_DURATION, false, F(retry_max), 0, 1, UINT_MAX },
-	{ "log", CT_LOG, false, F(log), 0, 0, 0 },
-	{ "max_connections", CT_UINT, false, F(max_connections), 0, 1, 1000000 },
-	{ "max_per_client", CT_UINT, false, F(max_per_client), 0, 1, 1000000 },
-	{ "cmd_timeout", CT_DURATION, false, F(cmd_timeout), 0, 1, 86400 },
-	{ "data_timeout", CT_DURATION, false, F(data_timeout), 0, 1, 86400 },
-	/* RFC 5321 §4.5.3.2.1: a client waits 5 minutes for the greeting; stay below. */
-	{ "greet_pause", CT_DURATION, false, F(greet_pause), 0, 0, 299 },
-	{ "max_deliveries", CT_UINT, false, F(max_deliveries), 0, 1, 256 },
-	{ "max_per_destination", CT_UINT, false, F(max_per_destination), 0, 1, 256 },
-	{ "smtp_timeout", CT_DURATION, false, F(smtp_timeout), 0, 1, 3600 },
+    {"hostname", CT_HOSTNAME, false, F(hostname), 0, 0, 0},
+    {"listen", CT_ADDRS, true, F(listen), N(nlisten), 25, 0},
+    {"submission", CT_ADDRS, true, F(submission), N(nsubmission), 587, 0},
+    {"submissions", CT_ADDRS, true, F(submissions), N(nsubmissions), 465, 0},
+    {"user", CT_USER, false, F(user), 0, 0, 0},
+    {"spool", CT_PATH, false, F(spool), 0, 0, 0},
+    {"local_domains", CT_DOMAINS, false, F(local_domains), 0, 0, 0},
+    {"mailbox_root", CT_PATH, false, F(mailbox_root), 0, 0, 0},
+    {"lmtp", CT_LMTP, false, F(lmtp), 0, 0, 0},
+    {"aliases", CT_PATH, false, F(aliases), 0, 0, 0},
+    {"relay_networks", CT_CIDRS, false, F(relay_networks), 0, 0, 0},
+    {"users", CT_PATH, false, F(users), 0, 0, 0},
+    {"tls_cert", CT_PATH, false, F(tls_cert), 0, 0, 0},
+    {"tls_key", CT_PATH, false, F(tls_key), 0, 0, 0},
+    {"resolver", CT_RESOLVER, true, F(dns.servers), 0, 0, 0},
+    {"dnssec", CT_DNSSEC, false, F(dns.dnssec), 0, 0, 0},
+    {"dane", CT_DANE, false, F(dane), 0, 0, 0},
+    {"delivery_port", CT_PORT, false, F(delivery_port), 0, 1, 65535},
+    {"allow_loopback_mx", CT_BOOL, false, F(allow_loopback_mx), 0, 0, 0},
+    {"relayhost", CT_RELAYHOST, false, F(relayhost), 0, 0, 0},
+    {"max_message_size", CT_U64, false, F(max_message_size), 0, 1, 1ULL << 40},
+    {"max_recipients", CT_UINT, false, F(max_recipients), 0, 1, 1000000},
+    {"queue_lifetime", CT_DURATION, false, F(queue_lifetime), 0, 1, UINT_MAX},
+    {"retry_min", CT_DURATION, false, F(retry_min), 0, 1, UINT_MAX},
+    {"retry_max", CT_DURATION, false, F(retry_max), 0, 1, UINT_MAX},
+    {"log", CT_LOG, false, F(log), 0, 0, 0},
+    {"max_connections", CT_UINT, false, F(max_connections), 0, 1, 1000000},
+    {"max_per_client", CT_UINT, false, F(max_per_client), 0, 1, 1000000},
+    {"cmd_timeout", CT_DURATION, false, F(cmd_timeout), 0, 1, 86400},
+    {"data_timeout", CT_DURATION, false, F(data_timeout), 0, 1, 86400},
+    /* RFC 5321 §4.5.3.2.1: a client waits 5 minutes for the greeting; stay below. */
+    {"greet_pause", CT_DURATION, false, F(greet_pause), 0, 0, 299},
+    {"max_deliveries", CT_UINT, false, F(max_deliveries), 0, 1, 256},
+    {"max_per_destination", CT_UINT, false, F(max_per_destination), 0, 1, 256},
+    {"smtp_timeout", CT_DURATION, false, F(smtp_timeout), 0, 1, 3600},
 };
 
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 /* The state of one load. */
 struct conf_parse {
-	struct conf		*c;
-	const char		*name;
-	size_t			 line;		/* 0: an error about the whole file */
-	const struct conf_key	*key;
-	char			*err;
-	size_t			 errlen;
-	size_t			 seen[CONF_NKEYS];	/* line of the first use, 0 if none */
+	struct conf *c;
+	const char *name;
+	size_t line; /* 0: an error about the whole file */
+	const struct conf_key *key;
+	char *err;
+	size_t errlen;
+	size_t seen[CONF_NKEYS]; /* line of the first use, 0 if none */
 };
 
 /* --- errors ------------------------------------------------------------------------ */
 
-static int conf_err(struct conf_parse *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
+static int conf_err(struct conf_parse *, const char *, ...) __attribute__((format(printf, 2, 3)));
 
 /* Writes "NAME:LINE: msg" (or "NAME: msg") into p->err; returns -1 for tail calls. */
 static int
 conf_err(struct conf_parse *p, const char *fmt, ...)
 {
-	char	msg[CONF_MSG_MAX];
-	va_list	ap;
+	char msg[CONF_MSG_MAX];
+	va_list ap;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -178,8 +177,8 @@ conf_bad(struct conf_parse *p, const char *what, const char *v, const char *hint
 {
 	char show[CONF_SHOW_MAX + 4];
 
-	return conf_err(p, "%s: bad %s \"%s\"%s", p->key->name, what,
-	    conf_show(v, show, sizeof(show)), hint);
+	return conf_err(
+	    p, "%s: bad %s \"%s\"%s", p->key->name, what, conf_show(v, show, sizeof(show)), hint);
 }
 
 /* --- small syntax checks ------------------------------------------------------------ */
@@ -228,8 +227,8 @@ conf_item(char **cur)
 static int
 conf_number(const char *s, unsigned long long *out)
 {
-	const char	*errstr;
-	size_t		 i;
+	const char *errstr;
+	size_t i;
 
 	for (i = 0; s[i] != '\0'; i++)
 		if (s[i] < '0' || s[i] > '9')
@@ -243,9 +242,9 @@ conf_number(const char *s, unsigned long long *out)
 int
 conf_duration(const char *s, unsigned *out)
 {
-	char			 digits[16];
-	size_t			 n = strlen(s);
-	unsigned long long	 v, mult = 1;
+	char digits[16];
+	size_t n = strlen(s);
+	unsigned long long v, mult = 1;
 
 	if (n == 0)
 		return -1;
@@ -282,7 +281,7 @@ conf_duration(const char *s, unsigned *out)
 static bool
 conf_hostname_ok(const char *s)
 {
-	size_t	i, label = 0, n = strlen(s);
+	size_t i, label = 0, n = strlen(s);
 
 	if (n == 0 || n > 253)
 		return false;
@@ -340,9 +339,9 @@ conf_ip_ok(const char *s)
 static bool
 conf_relayhost_ok(const char *s)
 {
-	char		 host[256];
-	const char	*end, *colon;
-	size_t		 n;
+	char host[256];
+	const char *end, *colon;
+	size_t n;
 
 	if (s[0] == '[') {
 		end = strchr(s, ']');
@@ -365,7 +364,7 @@ conf_relayhost_ok(const char *s)
 		return false;
 	memcpy(host, s, n);
 	host[n] = '\0';
-	if (!conf_hostname_ok(host) && inet_pton(AF_INET, host, &(struct in_addr){ 0 }) != 1)
+	if (!conf_hostname_ok(host) && inet_pton(AF_INET, host, &(struct in_addr){0}) != 1)
 		return false;
 	return colon == NULL || conf_port_ok(colon + 1);
 }
@@ -385,13 +384,13 @@ conf_host_mask(size_t i, unsigned bits)
 static int
 conf_cidr_parse(const char *s, struct conf_cidr *cidr, char *hint, size_t hintlen)
 {
-	char			 addr[INET6_ADDRSTRLEN + 1];
-	const char		*slash;
-	uint8_t			 raw[16];
-	size_t			 n, i;
-	unsigned long long	 bits;
-	int			 family;
-	unsigned		 max;
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash;
+	uint8_t raw[16];
+	size_t n, i;
+	unsigned long long bits;
+	int family;
+	unsigned max;
 
 	hint[0] = '\0';
 	slash = strchr(s, '/');
@@ -439,8 +438,8 @@ static int
 conf_set_string(struct conf_parse *p, const char *v)
 {
 	if (strlcpy(conf_field(p), v, p->key->size) >= p->key->size)
-		return conf_err(p, "%s: value longer than %zu bytes", p->key->name,
-		    p->key->size - 1);
+		return conf_err(
+		    p, "%s: value longer than %zu bytes", p->key->name, p->key->size - 1);
 	return 0;
 }
 
@@ -473,10 +472,10 @@ conf_addr_used(const struct conf *c, const struct net_addr *a)
 static int
 conf_set_addrs(struct conf_parse *p, char *v)
 {
-	struct net_addr	*arr = conf_field(p), a;
-	size_t		*n = (size_t *)((char *)p->c + p->key->noff);
-	size_t		 max = p->key->size / sizeof(*arr);
-	char		*item, show[NET_ADDR_STRLEN];
+	struct net_addr *arr = conf_field(p), a;
+	size_t *n = (size_t *)((char *)p->c + p->key->noff);
+	size_t max = p->key->size / sizeof(*arr);
+	char *item, show[NET_ADDR_STRLEN];
 
 	while ((item = conf_item(&v)) != NULL) {
 		if (item[0] == '\0')
@@ -496,9 +495,9 @@ conf_set_addrs(struct conf_parse *p, char *v)
 static int
 conf_set_domains(struct conf_parse *p, char *v)
 {
-	struct conf	*c = p->c;
-	char		*item;
-	size_t		 i;
+	struct conf *c = p->c;
+	char *item;
+	size_t i;
 
 	c->nlocal_domains = 0;
 	while ((item = conf_item(&v)) != NULL) {
@@ -507,12 +506,12 @@ conf_set_domains(struct conf_parse *p, char *v)
 		if (!conf_hostname_ok(item))
 			return conf_bad(p, "domain", item, "");
 		if (c->nlocal_domains == CONF_DOMAINS_MAX)
-			return conf_err(p, "%s: more than %d items", p->key->name,
-			    CONF_DOMAINS_MAX);
+			return conf_err(
+			    p, "%s: more than %d items", p->key->name, CONF_DOMAINS_MAX);
 		for (i = 0; item[i] != '\0'; i++)
 			item[i] = (char)tolower((unsigned char)item[i]);
-		(void)strlcpy(c->local_domains[c->nlocal_domains++], item,
-		    sizeof(c->local_domains[0]));
+		(void)strlcpy(
+		    c->local_domains[c->nlocal_domains++], item, sizeof(c->local_domains[0]));
 	}
 	return 0;
 }
@@ -520,8 +519,8 @@ conf_set_domains(struct conf_parse *p, char *v)
 static int
 conf_set_cidrs(struct conf_parse *p, char *v)
 {
-	struct conf	*c = p->c;
-	char		*item, hint[128];
+	struct conf *c = p->c;
+	char *item, hint[128];
 
 	c->nrelay_networks = 0;
 	if (strcasecmp(v, "none") == 0)
@@ -531,8 +530,8 @@ conf_set_cidrs(struct conf_parse *p, char *v)
 			return conf_err(p, "%s: empty list item", p->key->name);
 		if (c->nrelay_networks == CONF_NETS_MAX)
 			return conf_err(p, "%s: more than %d items", p->key->name, CONF_NETS_MAX);
-		if (conf_cidr_parse(item, &c->relay_networks[c->nrelay_networks], hint,
-			sizeof(hint)) == -1)
+		if (conf_cidr_parse(
+			item, &c->relay_networks[c->nrelay_networks], hint, sizeof(hint)) == -1)
 			return conf_bad(p, "CIDR", item, hint);
 		c->nrelay_networks++;
 	}
@@ -542,15 +541,14 @@ conf_set_cidrs(struct conf_parse *p, char *v)
 static int
 conf_set_resolver(struct conf_parse *p, char *v)
 {
-	struct dns_conf	*d = &p->c->dns;
-	char		*item;
+	struct dns_conf *d = &p->c->dns;
+	char *item;
 
 	while ((item = conf_item(&v)) != NULL) {
 		if (item[0] == '\0')
 			return conf_err(p, "%s: empty list item", p->key->name);
 		if (d->nservers == DNS_MAX_SERVERS)
-			return conf_err(p, "%s: more than %d items", p->key->name,
-			    DNS_MAX_SERVERS);
+			return conf_err(p, "%s: more than %d items", p->key->name, DNS_MAX_SERVERS);
 		if (dns_conf_add_server(d, item) == -1)
 			return conf_bad(p, "address", item, "");
 	}
@@ -573,8 +571,7 @@ conf_set_lmtp(struct conf_parse *p, const char *v)
 static int
 conf_set_bool(struct conf_parse *p, const char *v, bool *out)
 {
-	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 ||
-	    strcasecmp(v, "on") == 0)
+	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0)
 		*out = true;
 	else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 ||
 	    strcasecmp(v, "off") == 0)
@@ -605,8 +602,8 @@ conf_range(struct conf_parse *p, const char *v, unsigned long long n, const char
 static int
 conf_set(struct conf_parse *p, char *v)
 {
-	unsigned long long	 n;
-	unsigned		 d;
+	unsigned long long n;
+	unsigned d;
 
 	switch (p->key->type) {
 	case CT_HOSTNAME:
@@ -705,8 +702,8 @@ conf_key_find(const char *name, size_t *idx)
 static int
 conf_line(struct conf_parse *p, char *line)
 {
-	char	*eq, *key, *v, show[CONF_SHOW_MAX + 4];
-	size_t	 i, k;
+	char *eq, *key, *v, show[CONF_SHOW_MAX + 4];
+	size_t i, k;
 
 	/* '#' begins a comment at the start of the line or after a blank. */
 	for (i = 0; line[i] != '\0'; i++)
@@ -752,8 +749,8 @@ conf_seen(const struct conf_parse *p, const char *name)
 static int
 conf_finish(struct conf_parse *p)
 {
-	struct conf	*c = p->c;
-	size_t		 i;
+	struct conf *c = p->c;
+	size_t i;
 
 	p->line = 0;
 	if (c->nlisten == 0)
@@ -798,8 +795,8 @@ conf_defaults(struct conf *c)
 		c->local_domains[0][i] = (char)tolower((unsigned char)c->local_domains[0][i]);
 	c->nlocal_domains = 1;
 	(void)strlcpy(c->mailbox_root, "/var/mail/mxd", sizeof(c->mailbox_root));
-	net_addr_from_raw(&c->relay_networks[0].addr, AF_INET,
-	    &(struct in_addr){ htonl(0x7f000000) }, 0);
+	net_addr_from_raw(
+	    &c->relay_networks[0].addr, AF_INET, &(struct in_addr){htonl(0x7f000000)}, 0);
 	c->relay_networks[0].bits = 8;
 	net_addr_from_raw(&c->relay_networks[1].addr, AF_INET6, &in6addr_loopback, 0);
 	c->relay_networks[1].bits = 128;
@@ -843,8 +840,8 @@ conf_lines_init(struct conf_lines *l, const char *text, size_t len)
 enum conf_line_status
 conf_lines_next(struct conf_lines *l, char line[CONF_LINE_MAX + 1])
 {
-	const char	*start = l->text + l->off, *nl;
-	size_t		 n;
+	const char *start = l->text + l->off, *nl;
+	size_t n;
 
 	if (l->off >= l->len)
 		return CONF_LINE_END;
@@ -862,12 +859,12 @@ conf_lines_next(struct conf_lines *l, char line[CONF_LINE_MAX + 1])
 }
 
 int
-conf_load_text(struct conf *c, const char *name, const char *text, size_t len,
-    char *err, size_t errlen)
+conf_load_text(
+    struct conf *c, const char *name, const char *text, size_t len, char *err, size_t errlen)
 {
-	struct conf_parse	p;
-	struct conf_lines	l;
-	char			line[CONF_LINE_MAX + 1];
+	struct conf_parse p;
+	struct conf_lines l;
+	char line[CONF_LINE_MAX + 1];
 
 	memset(&p, 0, sizeof(p));
 	p.c = c;
@@ -902,11 +899,11 @@ conf_load_text(struct conf *c, const char *name, const char *text, size_t len,
 int
 conf_read_file(const char *path, char **bufp, size_t *lenp, char *err, size_t errlen)
 {
-	struct stat	 st;
-	char		*buf;
-	size_t		 len = 0;
-	ssize_t		 r = 0;
-	int		 fd;
+	struct stat st;
+	char *buf;
+	size_t len = 0;
+	ssize_t r = 0;
+	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
@@ -956,9 +953,9 @@ conf_read_file(const char *path, char **bufp, size_t *lenp, char *err, size_t er
 int
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 {
-	char	*buf;
-	size_t	 len;
-	int	 rc;
+	char *buf;
+	size_t len;
+	int rc;
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -987,7 +984,7 @@ static bool
 conf_prefix_eq(const uint8_t *a, const uint8_t *net, unsigned bits)
 {
 	unsigned full = bits / 8, rest = bits % 8;
-	uint8_t	 mask;
+	uint8_t mask;
 
 	if (memcmp(a, net, full) != 0)
 		return false;
@@ -1000,11 +997,11 @@ conf_prefix_eq(const uint8_t *a, const uint8_t *net, unsigned bits)
 bool
 conf_in_relay_networks(const struct conf *c, const struct net_addr *a)
 {
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-	const struct conf_cidr		*n;
-	const uint8_t			*v4 = NULL, *v6 = NULL;
-	size_t				 i;
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	const struct conf_cidr *n;
+	const uint8_t *v4 = NULL, *v6 = NULL;
+	size_t i;
 
 	if (a->ss.ss_family == AF_INET) {
 		sin = (const struct sockaddr_in *)&a->ss;
@@ -1033,11 +1030,10 @@ conf_in_relay_networks(const struct conf *c, const struct net_addr *a)
 }
 
 int
-conf_load_client(struct conf *c, const char *given, const char **used, char *err,
-    size_t errlen)
+conf_load_client(struct conf *c, const char *given, const char **used, char *err, size_t errlen)
 {
-	const char	*path = given;
-	struct stat	 st;
+	const char *path = given;
+	struct stat st;
 
 	*used = NULL;
 	if (path == NULL)

@@ -44,14 +44,14 @@ static const char conf_users_dummy[] =
     "$y$j9T$2i6egjAzUGvZiwf1cMeht1$blSkJeSyXGdtLrVL4YjLzLS8XATGv2ORgnzg48GU7kC";
 
 struct conf_user {
-	char	 name[CONF_USER_MAX + 1];
-	char	*hash;
-	size_t	 line;
+	char name[CONF_USER_MAX + 1];
+	char *hash;
+	size_t line;
 };
 
 struct conf_users {
-	struct conf_user	*v;
-	size_t			 n, cap;
+	struct conf_user *v;
+	size_t n, cap;
 };
 
 static bool
@@ -113,13 +113,13 @@ conf_users_free(struct conf_users *u)
 
 /* One non-comment line; 0 or -1 with err set. */
 static int
-conf_users_line(struct conf_users *u, const char *path, size_t lineno, char *line,
-    char *err, size_t errlen)
+conf_users_line(
+    struct conf_users *u, const char *path, size_t lineno, char *line, char *err, size_t errlen)
 {
-	const struct conf_user	*dup;
-	struct conf_user	*v;
-	char			*colon, *hash;
-	size_t			 n, cap;
+	const struct conf_user *dup;
+	struct conf_user *v;
+	char *colon, *hash;
+	size_t n, cap;
 
 	colon = strchr(line, ':');
 	if (colon == NULL) {
@@ -135,8 +135,8 @@ conf_users_line(struct conf_users *u, const char *path, size_t lineno, char *lin
 	*colon = '\0';
 	hash = colon + 1;
 	if (!conf_users_hash_ok(hash)) {
-		(void)snprintf(err, errlen, "%s:%zu: %s: bad or legacy crypt hash", path, lineno,
-		    line);
+		(void)snprintf(
+		    err, errlen, "%s:%zu: %s: bad or legacy crypt hash", path, lineno, line);
 		return -1;
 	}
 	dup = conf_users_find(u, line);
@@ -170,11 +170,11 @@ conf_users_line(struct conf_users *u, const char *path, size_t lineno, char *lin
 struct conf_users *
 conf_users_load(const char *path, char *err, size_t errlen)
 {
-	struct conf_users	*u;
-	struct conf_lines	 l;
-	char			*text, line[CONF_LINE_MAX + 1], *s, *end;
-	size_t			 len;
-	int			 rc = 0;
+	struct conf_users *u;
+	struct conf_lines l;
+	char *text, line[CONF_LINE_MAX + 1], *s, *end;
+	size_t len;
+	int rc = 0;
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -226,20 +226,19 @@ conf_users_load(const char *path, char *err, size_t errlen)
 }
 
 bool
-conf_users_check(const struct conf_users *u, const char *name, const char *password,
-    size_t pwlen)
+conf_users_check(const struct conf_users *u, const char *name, const char *password, size_t pwlen)
 {
-	const struct conf_user	*e;
-	struct crypt_data	*cd;
-	const char		*hash, *out;
-	size_t			 n, hlen;
-	bool			 good;
+	const struct conf_user *e;
+	struct crypt_data *cd;
+	const char *hash, *out;
+	size_t n, hlen;
+	bool good;
 
 	e = name != NULL ? conf_users_find(u, name) : NULL;
 	if (e != NULL)
 		hash = e->hash;
 	else if (u != NULL && u->n > 0)
-		hash = u->v[0].hash;	/* same method and cost as a real entry */
+		hash = u->v[0].hash; /* same method and cost as a real entry */
 	else
 		hash = conf_users_dummy;
 	cd = calloc(1, sizeof(*cd));

@@ -16,12 +16,12 @@
 #include "dns/dns_int.h"
 
 struct dns_centry {
-	RB_ENTRY(dns_centry)	 node;
-	TAILQ_ENTRY(dns_centry)	 lru;
-	struct dns_name		 name;		/* lower case */
-	uint16_t		 type;
-	uint64_t		 expires;	/* clock_ms() */
-	struct dns_result	 res;
+	RB_ENTRY(dns_centry) node;
+	TAILQ_ENTRY(dns_centry) lru;
+	struct dns_name name; /* lower case */
+	uint16_t type;
+	uint64_t expires; /* clock_ms() */
+	struct dns_result res;
 };
 
 static int
@@ -39,9 +39,9 @@ RB_PROTOTYPE(dns_ctree, dns_centry, node, dns_centry_cmp)
 RB_GENERATE(dns_ctree, dns_centry, node, dns_centry_cmp)
 
 struct dns_cache {
-	struct dns_ctree		tree;
+	struct dns_ctree tree;
 	TAILQ_HEAD(dns_clru, dns_centry) lru;
-	size_t				n, max;
+	size_t n, max;
 };
 
 struct dns_cache *
@@ -89,10 +89,10 @@ dns_cache_free(struct dns_cache *c)
 void
 dns_cache_put(struct dns_cache *c, const struct dns_result *r, uint64_t now)
 {
-	struct dns_centry	 key, *e;
+	struct dns_centry key, *e;
 
-	if (r->ttl == 0 || (r->status != DNS_OK && r->status != DNS_NODATA &&
-	    r->status != DNS_NXDOMAIN))
+	if (r->ttl == 0 ||
+	    (r->status != DNS_OK && r->status != DNS_NODATA && r->status != DNS_NXDOMAIN))
 		return;
 	key.name = r->qname;
 	dns_name_lower(&key.name);
@@ -100,7 +100,7 @@ dns_cache_put(struct dns_cache *c, const struct dns_result *r, uint64_t now)
 	e = RB_FIND(dns_ctree, &c->tree, &key);
 	if (e != NULL) {
 		if (e->expires > now)
-			return;		/* live entries are never overwritten */
+			return; /* live entries are never overwritten */
 		dns_cache_drop(c, e);
 	}
 	if (c->n >= c->max)
@@ -124,8 +124,8 @@ bool
 dns_cache_get(struct dns_cache *c, const struct dns_name *name, uint16_t type, uint64_t now,
     struct dns_result *out)
 {
-	struct dns_centry	 key, *e;
-	uint32_t		 left;
+	struct dns_centry key, *e;
+	uint32_t left;
 
 	key.name = *name;
 	dns_name_lower(&key.name);

@@ -30,9 +30,9 @@ bool
 dns_match(const uint8_t *pkt, size_t len, const struct dns_want *w, struct dns_msg *msg,
     enum dns_drop *why)
 {
-	struct buf_rd	 b;
-	uint16_t	 id, flags, qd;
-	const char	*perr;
+	struct buf_rd b;
+	uint16_t id, flags, qd;
+	const char *perr;
 
 	dns_msg_init(msg);
 	if (len < DNS_HDR_LEN)
@@ -85,12 +85,11 @@ dns_match(const uint8_t *pkt, size_t len, const struct dns_want *w, struct dns_m
 		/* A response's COOKIE must carry a server cookie (16-40 octets in all). */
 		if (msg->edns.has_cookie &&
 		    (msg->edns.scookie_len == 0 ||
-		    memcmp(msg->edns.ccookie, w->ccookie, DNS_COOKIE_CLIENT) != 0)) {
+			memcmp(msg->edns.ccookie, w->ccookie, DNS_COOKIE_CLIENT) != 0)) {
 			dns_msg_clear(msg);
 			return dns_drop(DNS_DROP_COOKIE, why);
 		}
-		if (w->need_scookie &&
-		    (!msg->edns.has_cookie || msg->edns.scookie_len == 0)) {
+		if (w->need_scookie && (!msg->edns.has_cookie || msg->edns.scookie_len == 0)) {
 			dns_msg_clear(msg);
 			return dns_drop(DNS_DROP_COOKIE, why);
 		}
@@ -102,18 +101,18 @@ const char *
 dns_drop_str(enum dns_drop d)
 {
 	static const char *names[DNS_DROP_NMAX] = {
-		[DNS_DROP_SHORT] = "short",
-		[DNS_DROP_SOURCE] = "source",
-		[DNS_DROP_ID] = "id",
-		[DNS_DROP_QR] = "qr",
-		[DNS_DROP_OPCODE] = "opcode",
-		[DNS_DROP_QDCOUNT] = "qdcount",
-		[DNS_DROP_QNAME] = "qname",
-		[DNS_DROP_QCASE] = "qcase",
-		[DNS_DROP_QTYPE] = "qtype",
-		[DNS_DROP_QCLASS] = "qclass",
-		[DNS_DROP_COOKIE] = "cookie",
-		[DNS_DROP_MALFORMED] = "malformed",
+	    [DNS_DROP_SHORT] = "short",
+	    [DNS_DROP_SOURCE] = "source",
+	    [DNS_DROP_ID] = "id",
+	    [DNS_DROP_QR] = "qr",
+	    [DNS_DROP_OPCODE] = "opcode",
+	    [DNS_DROP_QDCOUNT] = "qdcount",
+	    [DNS_DROP_QNAME] = "qname",
+	    [DNS_DROP_QCASE] = "qcase",
+	    [DNS_DROP_QTYPE] = "qtype",
+	    [DNS_DROP_QCLASS] = "qclass",
+	    [DNS_DROP_COOKIE] = "cookie",
+	    [DNS_DROP_MALFORMED] = "malformed",
 	};
 
 	if ((unsigned)d >= DNS_DROP_NMAX)

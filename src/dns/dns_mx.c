@@ -28,20 +28,20 @@
 struct dns_mx_job;
 
 struct dns_mx_ctx {
-	struct dns_mx_job	*job;
-	size_t			 host;
-	uint16_t		 type;
+	struct dns_mx_job *job;
+	size_t host;
+	uint16_t type;
 };
 
 struct dns_mx_job {
-	struct dns_resolver	*res;
-	unsigned		 flags;
-	dns_mx_cb		*cb;
-	void			*arg;
-	struct dns_mx_plan	 plan;
-	struct dns_mx_ctx	*ctx;
-	size_t			 pending;
-	bool			 a_ad[DNS_MX_HOST_MAX], aaaa_ad[DNS_MX_HOST_MAX];
+	struct dns_resolver *res;
+	unsigned flags;
+	dns_mx_cb *cb;
+	void *arg;
+	struct dns_mx_plan plan;
+	struct dns_mx_ctx *ctx;
+	size_t pending;
+	bool a_ad[DNS_MX_HOST_MAX], aaaa_ad[DNS_MX_HOST_MAX];
 };
 
 void
@@ -89,9 +89,9 @@ dns_mx_fail(struct dns_mx_job *job, enum dns_status st, const char *why)
 static bool
 dns_mx_is_literal(const struct dns_name *n)
 {
-	char		s[DNS_NAME_STRLEN];
-	uint8_t		a[16];
-	size_t		len;
+	char s[DNS_NAME_STRLEN];
+	uint8_t a[16];
+	size_t len;
 
 	len = dns_name_to_str(n, s, sizeof(s));
 	if (len > 1 && s[len - 1] == '.')
@@ -114,10 +114,11 @@ dns_mx_bad_addr(const struct net_addr *a, unsigned flags)
 {
 	const struct in6_addr *in6;
 
-	if (net_addr_is_loopback(a))	/* v4, v6 and v4-mapped 127/8 */
+	if (net_addr_is_loopback(a)) /* v4, v6 and v4-mapped 127/8 */
 		return (flags & DNS_MX_ALLOW_LOOPBACK) ? NULL : "MX host resolves to loopback";
 	if (net_addr_family(a) == AF_INET)
-		return dns_mx_bad_v4((const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr);
+		return dns_mx_bad_v4(
+		    (const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr);
 	in6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
 	/* ::ffff:a.b.c.d reaches a.b.c.d: judge it as that (::ffff:0.0.0.0 is "ourselves"). */
 	if (IN6_IS_ADDR_V4MAPPED(in6))
@@ -130,14 +131,14 @@ dns_mx_bad_addr(const struct net_addr *a, unsigned flags)
 static void
 dns_mx_finish(struct dns_mx_job *job)
 {
-	struct dns_mx_plan	*p = &job->plan;
-	bool			 retry = false, any_ok = false, refused = false;
-	const char		*first_refusal = NULL;
+	struct dns_mx_plan *p = &job->plan;
+	bool retry = false, any_ok = false, refused = false;
+	const char *first_refusal = NULL;
 
 	for (size_t i = 0; i < p->nhosts; i++) {
 		struct dns_mx_host *h = &p->hosts[i];
 
-		if (h->refused != NULL) {	/* an IP literal */
+		if (h->refused != NULL) { /* an IP literal */
 			refused = true;
 			first_refusal = first_refusal ? first_refusal : h->refused;
 			continue;
@@ -178,8 +179,8 @@ dns_mx_finish(struct dns_mx_job *job)
 		p->why = first_refusal;
 	} else {
 		p->status = DNS_NODATA;
-		p->why = p->implicit ? "domain has no MX and no address" :
-		    "no MX host has an address";
+		p->why =
+		    p->implicit ? "domain has no MX and no address" : "no MX host has an address";
 	}
 	dns_mx_done(job);
 }
@@ -187,10 +188,10 @@ dns_mx_finish(struct dns_mx_job *job)
 static void
 dns_mx_addr_cb(const struct dns_result *r, void *arg)
 {
-	struct dns_mx_ctx	*c = arg;
-	struct dns_mx_job	*job = c->job;
-	struct dns_mx_host	*h = &job->plan.hosts[c->host];
-	int			 fam = c->type == DNS_T_A ? AF_INET : AF_INET6;
+	struct dns_mx_ctx *c = arg;
+	struct dns_mx_job *job = c->job;
+	struct dns_mx_host *h = &job->plan.hosts[c->host];
+	int fam = c->type == DNS_T_A ? AF_INET : AF_INET6;
 
 	if (c->type == DNS_T_A) {
 		h->a_status = r->status;
@@ -222,8 +223,8 @@ dns_mx_pref_cmp(const void *a, const void *b)
 static void
 dns_mx_order(struct dns_mx_plan *p)
 {
-	size_t			i, j, k;
-	struct dns_mx_host	tmp;
+	size_t i, j, k;
+	struct dns_mx_host tmp;
 
 	qsort(p->hosts, p->nhosts, sizeof(*p->hosts), dns_mx_pref_cmp);
 	for (i = 0; i < p->nhosts; i = j) {
@@ -242,9 +243,9 @@ dns_mx_order(struct dns_mx_plan *p)
 static void
 dns_mx_mx_cb(const struct dns_result *r, void *arg)
 {
-	struct dns_mx_job	*job = arg;
-	struct dns_mx_plan	*p = &job->plan;
-	size_t			 n = 0;
+	struct dns_mx_job *job = arg;
+	struct dns_mx_plan *p = &job->plan;
+	size_t n = 0;
 
 	p->facts = r->facts;
 	p->secure = r->facts.ad;
@@ -280,8 +281,8 @@ dns_mx_mx_cb(const struct dns_result *r, void *arg)
 			return;
 		}
 	for (size_t i = 0; !p->implicit && i < r->nrr && n < DNS_MX_HOST_MAX; i++) {
-		const struct dns_rr	*rr = &r->rr[i];
-		bool			 dup = false;
+		const struct dns_rr *rr = &r->rr[i];
+		bool dup = false;
 
 		if (rr->type != DNS_T_MX)
 			continue;
@@ -330,8 +331,7 @@ dns_mx_mx_cb(const struct dns_result *r, void *arg)
 }
 
 int
-dns_mx_start(struct dns_resolver *res, const char *domain, unsigned flags, dns_mx_cb *cb,
-    void *arg)
+dns_mx_start(struct dns_resolver *res, const char *domain, unsigned flags, dns_mx_cb *cb, void *arg)
 {
 	struct dns_mx_job *job;
 
@@ -372,8 +372,8 @@ dns_mx_sync_cb(const struct dns_mx_plan *p, void *arg)
 }
 
 enum dns_status
-dns_mx_resolve(struct dns_resolver *res, const char *domain, unsigned flags,
-    struct dns_mx_plan *out)
+dns_mx_resolve(
+    struct dns_resolver *res, const char *domain, unsigned flags, struct dns_mx_plan *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->status = DNS_RETRY;

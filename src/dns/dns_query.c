@@ -28,8 +28,8 @@
 #include "util/clock.h"
 #include "util/rand.h"
 
-#define DNS_RECV_BURST	64	/* datagrams read per wakeup before yielding */
-#define DNS_PORT_TRIES	16
+#define DNS_RECV_BURST 64 /* datagrams read per wakeup before yielding */
+#define DNS_PORT_TRIES 16
 
 int
 dns_query_cmp(const struct dns_query *a, const struct dns_query *b)
@@ -57,7 +57,7 @@ dns_id_set(struct dns_resolver *res, uint16_t id, bool on)
 	if (on)
 		res->ids[id >> 3] |= (uint8_t)(1u << (id & 7));
 	else
-		res->ids[id >> 3] &= (uint8_t)~(1u << (id & 7));
+		res->ids[id >> 3] &= (uint8_t) ~(1u << (id & 7));
 }
 
 /* A fresh random ID that no other query of ours is waiting on. */
@@ -157,8 +157,8 @@ dns_resolver_reap(struct dns_resolver *res)
 static void
 dns_query_finish(struct dns_query *q, struct dns_result *r)
 {
-	struct dns_resolver	*res = q->res;
-	struct dns_lookup	*l;
+	struct dns_resolver *res = q->res;
+	struct dns_lookup *l;
 
 	dns_query_retire(q);
 	if (res->cache != NULL)
@@ -210,9 +210,9 @@ dns_query_next(struct dns_query *q, const char *why)
 static uint16_t
 dns_bind_random(struct dns_resolver *res, int fd, int family)
 {
-	struct net_addr	a;
-	uint32_t	span = (uint32_t)res->port_hi - res->port_lo + 1;
-	uint16_t	port;
+	struct net_addr a;
+	uint32_t span = (uint32_t)res->port_hi - res->port_lo + 1;
+	uint16_t port;
 
 	for (int i = 0; i < DNS_PORT_TRIES; i++) {
 		port = (uint16_t)(res->port_lo + rand_uniform(span));
@@ -253,8 +253,8 @@ dns_local_port(int fd)
 static void
 dns_query_udp(struct dns_query *q)
 {
-	struct dns_resolver	*res = q->res;
-	int			 fam = net_addr_family(&q->srv->addr);
+	struct dns_resolver *res = q->res;
+	int fam = net_addr_family(&q->srv->addr);
 
 	q->fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (q->fd == -1) {
@@ -301,15 +301,15 @@ dns_query_tcp(struct dns_query *q)
 static void
 dns_query_attempt(struct dns_query *q, bool same_server)
 {
-	struct dns_resolver	*res = q->res;
-	struct dns_edns		 edns;
-	size_t			 n;
+	struct dns_resolver *res = q->res;
+	struct dns_edns edns;
+	size_t n;
 
 	dns_query_close(q);
 	if (!same_server || q->srv == NULL) {
 		q->srv = &res->srv[(q->server0 + q->attempt) % res->nsrv];
 		q->attempt++;
-		q->badcookie_retried = false;	/* each server gets its own cookie retry */
+		q->badcookie_retried = false; /* each server gets its own cookie retry */
 	}
 	q->id = dns_id_new(res);
 	q->id_held = true;
@@ -363,13 +363,13 @@ dns_query_to_tcp(struct dns_query *q)
 static bool
 dns_query_reply(struct dns_query *q, const uint8_t *pkt, size_t len, bool tcp)
 {
-	struct dns_resolver	*res = q->res;
-	struct dns_server	*srv = q->srv;
-	struct dns_want		 w;
-	struct dns_msg		 m;
-	struct dns_result	 r;
-	enum dns_drop		 why;
-	bool			 sent_cookie = res->conf.edns && res->conf.cookies;
+	struct dns_resolver *res = q->res;
+	struct dns_server *srv = q->srv;
+	struct dns_want w;
+	struct dns_msg m;
+	struct dns_result r;
+	enum dns_drop why;
+	bool sent_cookie = res->conf.edns && res->conf.cookies;
 
 	memset(&w, 0, sizeof(w));
 	w.id = q->id;
@@ -382,7 +382,7 @@ dns_query_reply(struct dns_query *q, const uint8_t *pkt, size_t len, bool tcp)
 	 * preserve case, and we stop using 0x20 with it. Once we send without 0x20 (such a
 	 * server), the case it echoes is not checked at all.
 	 */
-	w.case_exact = !tcp && q->x20;	/* without 0x20 the case carries no secret */
+	w.case_exact = !tcp && q->x20; /* without 0x20 the case carries no secret */
 	w.ccookie = sent_cookie ? srv->ccookie : NULL;
 	w.need_scookie = srv->cookie_seen && !tcp;
 	if (!dns_match(pkt, len, &w, &m, &why)) {
@@ -439,8 +439,8 @@ dns_query_reply(struct dns_query *q, const uint8_t *pkt, size_t len, bool tcp)
 		dns_query_to_tcp(q);
 		return true;
 	}
-	if (dns_result_from_msg(&r, &m, &q->qname, q->qtype, &res->conf,
-	    &res->stats.ignored_rr) == -1) {
+	if (dns_result_from_msg(&r, &m, &q->qname, q->qtype, &res->conf, &res->stats.ignored_rr) ==
+	    -1) {
 		dns_msg_clear(&m);
 		dns_query_fail(q, "out of memory");
 		return true;
@@ -473,8 +473,8 @@ dns_query_reply(struct dns_query *q, const uint8_t *pkt, size_t len, bool tcp)
 static void
 dns_query_udp_read(struct dns_query *q)
 {
-	struct dns_resolver	*res = q->res;
-	ssize_t			 n;
+	struct dns_resolver *res = q->res;
+	ssize_t n;
 
 	for (int i = 0; i < DNS_RECV_BURST; i++) {
 		n = recv(q->fd, res->rbuf, sizeof(res->rbuf), 0);
@@ -482,8 +482,8 @@ dns_query_udp_read(struct dns_query *q)
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
 			/* ICMP port unreachable and the like: this server is not there. */
-			dns_query_next(q, errno == ECONNREFUSED ? "connection refused"
-								  : "receive failed");
+			dns_query_next(
+			    q, errno == ECONNREFUSED ? "connection refused" : "receive failed");
 			return;
 		}
 		res->stats.received++;
@@ -495,9 +495,9 @@ dns_query_udp_read(struct dns_query *q)
 static void
 dns_query_tcp_io(struct dns_query *q)
 {
-	int	 err = 0;
+	int err = 0;
 	socklen_t elen = sizeof(err);
-	ssize_t	 n;
+	ssize_t n;
 
 	if (q->state == DNS_QS_TCP_CONNECT) {
 		if (getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1 || err != 0) {

@@ -52,7 +52,7 @@ dns_result_clear(struct dns_result *r)
 static int
 dns_result_set_rrs(struct dns_result *r, const struct dns_rr *const *rrs, size_t n)
 {
-	size_t	 total = 0, off = 0;
+	size_t total = 0, off = 0;
 
 	r->rr = NULL;
 	r->rdata = NULL;
@@ -84,8 +84,8 @@ dns_result_set_rrs(struct dns_result *r, const struct dns_rr *const *rrs, size_t
 int
 dns_result_copy(struct dns_result *dst, const struct dns_result *src)
 {
-	const struct dns_rr	**list = NULL;
-	int			  rc;
+	const struct dns_rr **list = NULL;
+	int rc;
 
 	*dst = *src;
 	if (src->nrr == 0) {
@@ -134,14 +134,14 @@ dns_neg_ttl(const struct dns_msg *m, uint32_t cap)
 {
 	for (size_t i = 0; i < m->nrr; i++) {
 		const struct dns_rr *rr = &m->rr[i];
-		uint32_t	     t;
+		uint32_t t;
 
 		if (rr->section != DNS_S_NS || rr->type != DNS_T_SOA)
 			continue;
 		t = dns_ttl(rr->ttl) < rr->u.soa.minimum ? dns_ttl(rr->ttl) : rr->u.soa.minimum;
 		return t < cap ? t : cap;
 	}
-	return 0;	/* no SOA: do not cache the negative answer */
+	return 0; /* no SOA: do not cache the negative answer */
 }
 
 /* An authority section with NS records and no SOA. */
@@ -165,11 +165,11 @@ int
 dns_result_from_msg(struct dns_result *r, const struct dns_msg *m, const struct dns_name *qname,
     uint16_t qtype, const struct dns_conf *conf, uint64_t *ignored)
 {
-	const struct dns_rr	*used[DNS_RR_MAX];
-	size_t			 nused = 0, links = 0;
-	struct dns_name		 cur = *qname;
-	bool			 progress;
-	uint32_t		 ttl = UINT32_MAX;
+	const struct dns_rr *used[DNS_RR_MAX];
+	size_t nused = 0, links = 0;
+	struct dns_name cur = *qname;
+	bool progress;
+	uint32_t ttl = UINT32_MAX;
 
 	dns_result_fail(r, qname, qtype, DNS_OK, NULL);
 	r->rcode = m->rcode;
@@ -237,8 +237,8 @@ dns_result_from_msg(struct dns_result *r, const struct dns_msg *m, const struct 
 		for (size_t i = 0; i < m->nrr && nused < DNS_RR_MAX; i++) {
 			const struct dns_rr *rr = &m->rr[i];
 
-			if (rr->section != DNS_S_AN || rr->type != qtype ||
-			    rr->class != DNS_C_IN || !dns_name_eq(&rr->owner, &cur))
+			if (rr->section != DNS_S_AN || rr->type != qtype || rr->class != DNS_C_IN ||
+			    !dns_name_eq(&rr->owner, &cur))
 				continue;
 			used[nused++] = rr;
 			ttl = dns_ttl(rr->ttl) < ttl ? dns_ttl(rr->ttl) : ttl;

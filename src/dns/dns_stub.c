@@ -24,8 +24,8 @@
 #include "util/log.h"
 #include "util/rand.h"
 
-#define DNS_PORT	53
-#define DNS_RESOLV_LINE	1024
+#define DNS_PORT        53
+#define DNS_RESOLV_LINE 1024
 
 void
 dns_conf_init(struct dns_conf *c)
@@ -59,8 +59,8 @@ dns_conf_add_server(struct dns_conf *c, const char *s)
 static void
 dns_conf_option(struct dns_conf *c, const char *opt)
 {
-	const char	*errstr;
-	long long	 v;
+	const char *errstr;
+	long long v;
 
 	if (strncmp(opt, "timeout:", 8) == 0) {
 		v = strtonum(opt + 8, 1, 30, &errstr);
@@ -77,9 +77,9 @@ dns_conf_option(struct dns_conf *c, const char *opt)
 int
 dns_conf_resolv_text(struct dns_conf *c, const char *text, size_t len)
 {
-	char	 line[DNS_RESOLV_LINE];
-	char	*word, *save;
-	size_t	 i = 0, n;
+	char line[DNS_RESOLV_LINE];
+	char *word, *save;
+	size_t i = 0, n;
 
 	while (i < len) {
 		n = 0;
@@ -109,9 +109,9 @@ dns_conf_resolv_text(struct dns_conf *c, const char *text, size_t len)
 int
 dns_conf_resolv(struct dns_conf *c, const char *path)
 {
-	char	 buf[16384];
-	size_t	 n;
-	FILE	*f;
+	char buf[16384];
+	size_t n;
+	FILE *f;
 
 	f = fopen(path, "re");
 	if (f == NULL)
@@ -125,9 +125,9 @@ dns_conf_resolv(struct dns_conf *c, const char *path)
 static void
 dns_port_range(struct dns_resolver *res)
 {
-	FILE		*f;
-	unsigned	 lo = 32768, hi = 60999, a, b;
-	char		 line[64], *end;
+	FILE *f;
+	unsigned lo = 32768, hi = 60999, a, b;
+	char line[64], *end;
 
 	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
 	if (f != NULL) {
@@ -148,8 +148,8 @@ dns_port_range(struct dns_resolver *res)
 struct dns_resolver *
 dns_resolver_new(const struct dns_conf *conf)
 {
-	struct dns_resolver	*res;
-	bool			 all_loopback = true;
+	struct dns_resolver *res;
+	bool all_loopback = true;
 
 	if (conf->nservers == 0 || conf->nservers > DNS_MAX_SERVERS) {
 		errno = EINVAL;
@@ -231,12 +231,12 @@ dns_resolver_busy(const struct dns_resolver *res)
 }
 
 struct dns_lookup *
-dns_lookup_name(struct dns_resolver *res, const struct dns_name *name, uint16_t qtype,
-    dns_cb *cb, void *arg)
+dns_lookup_name(
+    struct dns_resolver *res, const struct dns_name *name, uint16_t qtype, dns_cb *cb, void *arg)
 {
-	struct dns_query	 key, *q;
-	struct dns_lookup	*l;
-	struct dns_result	 r;
+	struct dns_query key, *q;
+	struct dns_lookup *l;
+	struct dns_result r;
 
 	key.qname = *name;
 	dns_name_lower(&key.qname);
@@ -288,8 +288,8 @@ nomem:
 struct dns_lookup *
 dns_lookup(struct dns_resolver *res, const char *name, uint16_t qtype, dns_cb *cb, void *arg)
 {
-	struct dns_name		n;
-	struct dns_result	r;
+	struct dns_name n;
+	struct dns_result r;
 
 	if (dns_name_from_str(&n, name) == -1) {
 		dns_result_fail(&r, NULL, qtype, DNS_INVAL, "invalid domain name");
@@ -326,11 +326,11 @@ dns_resolver_queries(struct dns_resolver *res, struct dns_query *prev)
 int
 dns_resolver_run(struct dns_resolver *res, int timeout_ms)
 {
-	struct pollfd		*pfd = NULL;
-	struct dns_query	**qs = NULL, *q;
-	size_t			 cap = 0, n;
-	uint64_t		 stop, now, next;
-	int			 wait, rc = 0;
+	struct pollfd *pfd = NULL;
+	struct dns_query **qs = NULL, *q;
+	size_t cap = 0, n;
+	uint64_t stop, now, next;
+	int wait, rc = 0;
 
 	stop = clock_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 	/*
@@ -354,7 +354,8 @@ dns_resolver_run(struct dns_resolver *res, int timeout_ms)
 		}
 		n = 0;
 		next = UINT64_MAX;
-		TAILQ_FOREACH(q, &res->queries, entry) {
+		TAILQ_FOREACH(q, &res->queries, entry)
+		{
 			qs[n] = q;
 			pfd[n].fd = dns_query_fd(q);
 			pfd[n].events = dns_query_events(q);
@@ -408,8 +409,8 @@ void
 dns_run_until_idle(struct dns_resolver *res)
 {
 	/* Worst case per round: every attempt times out; slack for TCP and MX's two steps. */
-	uint64_t budget = (uint64_t)res->conf.timeout_ms * res->conf.attempts * res->nsrv * 6 +
-	    1000;
+	uint64_t budget =
+	    (uint64_t)res->conf.timeout_ms * res->conf.attempts * res->nsrv * 6 + 1000;
 
 	while (dns_resolver_busy(res))
 		if (dns_resolver_run(res, (int)(budget > 600000 ? 600000 : budget)) == -1 &&

@@ -11,28 +11,28 @@
 #include "ipc/ipc.h"
 
 static const struct {
-	size_t	min, max;
+	size_t min, max;
 } ipc_sizes[IPC_NTYPES] = {
-	[IPC_CREATE] = { 0, 0 },
-	[IPC_CREATED] = { sizeof(struct ipc_qid), sizeof(struct ipc_qid) },
-	[IPC_COMMIT] = { sizeof(struct ipc_qid), sizeof(struct ipc_qid) },
-	[IPC_COMMITTED] = { sizeof(struct ipc_qid), sizeof(struct ipc_qid) },
-	[IPC_ABORT] = { sizeof(struct ipc_qid), sizeof(struct ipc_qid) },
-	[IPC_DELIVER] = { sizeof(struct ipc_deliver), sizeof(struct ipc_deliver) },
-	[IPC_DELIVERED] = { sizeof(struct ipc_delivered), sizeof(struct ipc_delivered) },
+    [IPC_CREATE] = {0, 0},
+    [IPC_CREATED] = {sizeof(struct ipc_qid), sizeof(struct ipc_qid)},
+    [IPC_COMMIT] = {sizeof(struct ipc_qid), sizeof(struct ipc_qid)},
+    [IPC_COMMITTED] = {sizeof(struct ipc_qid), sizeof(struct ipc_qid)},
+    [IPC_ABORT] = {sizeof(struct ipc_qid), sizeof(struct ipc_qid)},
+    [IPC_DELIVER] = {sizeof(struct ipc_deliver), sizeof(struct ipc_deliver)},
+    [IPC_DELIVERED] = {sizeof(struct ipc_delivered), sizeof(struct ipc_delivered)},
 };
 
 int
 ipc_send(int sock, uint32_t type, uint64_t ref, const void *p, size_t len, int fd)
 {
-	struct ipc_hdr	 h = { type, (uint32_t)len, ref };
-	struct iovec	 iov[2];
-	struct msghdr	 mh;
+	struct ipc_hdr h = {type, (uint32_t)len, ref};
+	struct iovec iov[2];
+	struct msghdr mh;
 	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
-	ssize_t		 n;
+	ssize_t n;
 
 	if (len > IPC_MAX) {
 		errno = EMSGSIZE;
@@ -72,15 +72,15 @@ ipc_send(int sock, uint32_t type, uint64_t ref, const void *p, size_t len, int f
 int
 ipc_recv(int sock, struct ipc_msg *m)
 {
-	struct iovec	 iov[2];
-	struct msghdr	 mh;
-	struct cmsghdr	*c;
+	struct iovec iov[2];
+	struct msghdr mh;
+	struct cmsghdr *c;
 	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
-	ssize_t		 n;
-	size_t		 plen;
+	ssize_t n;
+	size_t plen;
 
 	m->fd = -1;
 	memset(&mh, 0, sizeof(mh));

@@ -50,25 +50,25 @@
 #include "util/log.h"
 #include "util/rand.h"
 
-#define TTL		300
-#define NEG_TTL		60
-#define UDP_BURST	64		/* datagrams read per wakeup */
-#define ANS_MAX		1232		/* our answers are far smaller */
-#define REPLY_RR_MAX	6
+#define TTL          300
+#define NEG_TTL      60
+#define UDP_BURST    64   /* datagrams read per wakeup */
+#define ANS_MAX      1232 /* our answers are far smaller */
+#define REPLY_RR_MAX 6
 
 enum role { NR_OUT, NR_DOMAIN, NR_MX, NR_EVIL, NR_NS };
 
 /* What a query's name is to us. */
 struct qinfo {
-	enum role		 role;
-	bool			 apex;
-	struct dns_name		 base;	/* D, lower case: the name below "mx." / "evil." */
-	struct mxa_domain	*d;	/* the fresh domain the name is in, if one of ours */
+	enum role role;
+	bool apex;
+	struct dns_name base; /* D, lower case: the name below "mx." / "evil." */
+	struct mxa_domain *d; /* the fresh domain the name is in, if one of ours */
 };
 
 struct reply {
-	struct dns_msg	 m;
-	struct dns_rr	 rr[REPLY_RR_MAX];
+	struct dns_msg m;
+	struct dns_rr rr[REPLY_RR_MAX];
 };
 
 static uint8_t udp_buf[DNS_MSG_MAX];
@@ -78,8 +78,8 @@ static uint8_t udp_buf[DNS_MSG_MAX];
 static int
 udp_socket(const struct net_addr *a, char *err, size_t errlen)
 {
-	char	s[NET_ADDR_STRLEN];
-	int	fd, one = 1, rcv = 1 << 20;
+	char s[NET_ADDR_STRLEN];
+	int fd, one = 1, rcv = 1 << 20;
 
 	fd = socket(net_addr_family(a), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -100,10 +100,10 @@ udp_socket(const struct net_addr *a, char *err, size_t errlen)
 int
 mxa_dns_open(struct mxa *m)
 {
-	char			err[160], s[NET_ADDR_STRLEN];
-	struct net_addr		p2;
-	int			one = 1;
-	size_t			i;
+	char err[160], s[NET_ADDR_STRLEN];
+	struct net_addr p2;
+	int one = 1;
+	size_t i;
 
 	for (i = 0; i < MXA_DNS_TCP_MAX; i++)
 		m->tcp[i].fd = -1;
@@ -112,8 +112,8 @@ mxa_dns_open(struct mxa *m)
 		log_warnx("%s", err);
 		return -1;
 	}
-	m->tcp_listen = socket(net_addr_family(&m->dns), SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	m->tcp_listen =
+	    socket(net_addr_family(&m->dns), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (m->tcp_listen == -1) {
 		log_warn("socket");
 		return -1;
@@ -208,9 +208,9 @@ label_is(const uint8_t *w, const char *s)
 static void
 classify(struct mxa *m, const struct dns_msg *q, struct qinfo *qi)
 {
-	struct dns_name	low = q->qname;
-	int		rel, i;
-	size_t		off;
+	struct dns_name low = q->qname;
+	int rel, i;
+	size_t off;
 
 	memset(qi, 0, sizeof(*qi));
 	dns_name_lower(&low);
@@ -225,7 +225,7 @@ classify(struct mxa *m, const struct dns_msg *q, struct qinfo *qi)
 		qi->apex = true;
 		return;
 	}
-	if (label_is(low.wire, "mx"))		/* mx.ZONE too: the apex's MX host */
+	if (label_is(low.wire, "mx")) /* mx.ZONE too: the apex's MX host */
 		qi->role = NR_MX;
 	else if (label_is(low.wire, "evil"))
 		qi->role = NR_EVIL;
@@ -252,7 +252,7 @@ reply_init(struct reply *r, const struct dns_msg *q)
 	/* RFC 1035 §4.1.1: QR, AA (we are the zone's server), RD copied, no RA. */
 	r->m.flags = DNS_F_QR | DNS_F_AA | (q->flags & DNS_F_RD);
 	r->m.qdcount = 1;
-	r->m.qname = q->qname;		/* echoed as received: 0x20 case kept */
+	r->m.qname = q->qname; /* echoed as received: 0x20 case kept */
 	r->m.qtype = q->qtype;
 	r->m.qclass = q->qclass;
 	r->m.rr = r->rr;
@@ -286,9 +286,9 @@ static bool
 reply_addr(struct reply *r, const struct dns_name *owner, uint16_t qtype, uint8_t section,
     const struct net_addr *a)
 {
-	struct dns_rr	*rr;
-	const void	*src;
-	uint16_t	 len;
+	struct dns_rr *rr;
+	const void *src;
+	uint16_t len;
 
 	if (qtype == DNS_T_A && net_addr_family(a) == AF_INET) {
 		src = &((const struct sockaddr_in *)&a->ss)->sin_addr;
@@ -307,11 +307,11 @@ reply_addr(struct reply *r, const struct dns_name *owner, uint16_t qtype, uint8_
 }
 
 static bool
-reply_mx(struct reply *r, const struct dns_name *owner, const char *host,
-    const struct dns_name *base)
+reply_mx(
+    struct reply *r, const struct dns_name *owner, const char *host, const struct dns_name *base)
 {
-	struct dns_rr	*rr;
-	struct dns_name	 target;
+	struct dns_rr *rr;
+	struct dns_name target;
 
 	if (name_prepend(&target, host, base) == -1)
 		return false;
@@ -385,7 +385,7 @@ answer_true(struct mxa *m, const struct dns_msg *q, const struct qinfo *qi, stru
 		break;
 	}
 	if (!any)
-		reply_soa(m, r, DNS_S_NS);	/* NODATA, RFC 2308 §2.2 */
+		reply_soa(m, r, DNS_S_NS); /* NODATA, RFC 2308 §2.2 */
 }
 
 /* The forged content: MX evil.D for D's MX, the attacker's address for mx.D. */
@@ -409,8 +409,8 @@ reply_write(const struct reply *r, uint8_t *out, size_t cap)
 static void
 other_qname(struct mxa *m, struct dns_name *out)
 {
-	char	label[MXA_LABEL_LEN + 2];
-	size_t	i;
+	char label[MXA_LABEL_LEN + 2];
+	size_t i;
 
 	/* One letter longer than our labels: never one of our domains. */
 	label[0] = 'o';
@@ -453,16 +453,15 @@ flip_case(struct dns_name *n)
  *   tc              TC=1 with the attacker's records, and no true answer over UDP
  */
 static bool
-forge(struct mxa *m, const struct dns_msg *q, const struct qinfo *qi,
-    const struct net_addr *peer)
+forge(struct mxa *m, const struct dns_msg *q, const struct qinfo *qi, const struct net_addr *peer)
 {
-	struct mxa_domain	*d = qi->d;
-	struct reply		 r;
-	struct dns_name		 victim, glue;
-	uint8_t			 out[ANS_MAX];
-	size_t			 n;
-	int			 fd = m->udp;
-	bool			 evil;
+	struct mxa_domain *d = qi->d;
+	struct reply r;
+	struct dns_name victim, glue;
+	uint8_t out[ANS_MAX];
+	size_t n;
+	int fd = m->udp;
+	bool evil;
 
 	if (d->forged >= MXA_FORGE_PER_DOMAIN)
 		return false;
@@ -480,11 +479,13 @@ forge(struct mxa *m, const struct dns_msg *q, const struct qinfo *qi,
 		if (!reply_mx(&r, &q->qname, "mx", &qi->base) ||
 		    name_prepend(&glue, "mx", &qi->base) == -1)
 			return false;
-		reply_addr(&r, &glue, net_addr_family(&m->attacker) == AF_INET ? DNS_T_A :
-		    DNS_T_AAAA, DNS_S_AR, &m->attacker);
+		reply_addr(&r, &glue,
+		    net_addr_family(&m->attacker) == AF_INET ? DNS_T_A : DNS_T_AAAA, DNS_S_AR,
+		    &m->attacker);
 		if (dns_name_from_str(&victim, "www.victim.test") == 0)
-			reply_addr(&r, &victim, net_addr_family(&m->attacker) == AF_INET ?
-			    DNS_T_A : DNS_T_AAAA, DNS_S_AR, &m->attacker);
+			reply_addr(&r, &victim,
+			    net_addr_family(&m->attacker) == AF_INET ? DNS_T_A : DNS_T_AAAA,
+			    DNS_S_AR, &m->attacker);
 		break;
 	case AF_NXDOMAIN:
 	case AF_SERVFAIL:
@@ -534,9 +535,9 @@ forge(struct mxa *m, const struct dns_msg *q, const struct qinfo *qi,
 size_t
 mxa_dns_blind_mx(const struct mxa *m, const struct mxa_domain *d, uint8_t *out, size_t cap)
 {
-	struct dns_msg	q;
-	struct qinfo	qi;
-	struct reply	r;
+	struct dns_msg q;
+	struct qinfo qi;
+	struct reply r;
 
 	/* The name as the attacker knows it: lower case, no EDNS (he cannot see the query). */
 	memset(&q, 0, sizeof(q));
@@ -561,9 +562,9 @@ mxa_dns_blind_mx(const struct mxa *m, const struct mxa_domain *d, uint8_t *out, 
 static void
 record(struct mxa *m, const struct dns_msg *q, const struct net_addr *peer, bool tcp)
 {
-	struct audit_query	*a, *nq;
-	struct timespec		 ts;
-	size_t			 l, cap;
+	struct audit_query *a, *nq;
+	struct timespec ts;
+	size_t l, cap;
 
 	if (m->nq == m->qcap) {
 		if (m->qcap >= AUDIT_QUERIES_MAX) {
@@ -603,8 +604,8 @@ record(struct mxa *m, const struct dns_msg *q, const struct net_addr *peer, bool
 static void
 note_query(struct mxa *m, const struct qinfo *qi, bool tcp)
 {
-	struct mxa_domain	*d = qi->d;
-	uint64_t		 now = clock_ms();
+	struct mxa_domain *d = qi->d;
+	uint64_t now = clock_ms();
 
 	m->t_last_event = now;
 	if (d == NULL)
@@ -629,8 +630,8 @@ note_query(struct mxa *m, const struct qinfo *qi, bool tcp)
  * for anything that is not one standard query; else 0 and the caller clears q.
  */
 static int
-take_query(struct mxa *m, const uint8_t *p, size_t len, const struct net_addr *peer,
-    bool tcp, struct dns_msg *q, struct qinfo *qi, struct reply *r)
+take_query(struct mxa *m, const uint8_t *p, size_t len, const struct net_addr *peer, bool tcp,
+    struct dns_msg *q, struct qinfo *qi, struct reply *r)
 {
 	const char *why;
 
@@ -670,17 +671,17 @@ hold(struct mxa *m, const uint8_t *p, size_t len, const struct net_addr *to, uin
 		memcpy(m->held[i].pkt, p, len);
 		return;
 	}
-	mxa_dns_send(m, m->udp, p, len, to);	/* table full: no delay */
+	mxa_dns_send(m, m->udp, p, len, to); /* table full: no delay */
 }
 
 static void
 udp_query(struct mxa *m, const uint8_t *p, size_t len, const struct net_addr *peer)
 {
-	struct dns_msg	 q;
-	struct qinfo	 qi;
-	struct reply	 r;
-	uint8_t		 out[ANS_MAX];
-	size_t		 n;
+	struct dns_msg q;
+	struct qinfo qi;
+	struct reply r;
+	uint8_t out[ANS_MAX];
+	size_t n;
 
 	if (take_query(m, p, len, peer, false, &q, &qi, &r) == -1)
 		return;
@@ -690,8 +691,8 @@ udp_query(struct mxa *m, const uint8_t *p, size_t len, const struct net_addr *pe
 		dns_msg_clear(&q);
 		return;
 	}
-	if (qi.d != NULL && qi.d->purpose == DP_RACE && !qi.d->burst_sent &&
-	    qi.role == NR_DOMAIN && q.qtype == DNS_T_MX) {
+	if (qi.d != NULL && qi.d->purpose == DP_RACE && !qi.d->burst_sent && qi.role == NR_DOMAIN &&
+	    q.qtype == DNS_T_MX) {
 		qi.d->burst_sent = true;
 		qi.d->burst_packets = mxa_race_burst(m, qi.d);
 		hold(m, out, n, peer, clock_ms() + MXA_RACE_HOLD_MS);
@@ -705,15 +706,15 @@ udp_query(struct mxa *m, const uint8_t *p, size_t len, const struct net_addr *pe
 void
 mxa_dns_udp_read(struct mxa *m, int fd)
 {
-	struct net_addr	peer;
-	ssize_t		n;
-	int		i;
+	struct net_addr peer;
+	ssize_t n;
+	int i;
 
 	for (i = 0; i < UDP_BURST; i++) {
 		memset(&peer, 0, sizeof(peer));
 		peer.len = sizeof(peer.ss);
-		n = recvfrom(fd, udp_buf, sizeof(udp_buf), 0, (struct sockaddr *)&peer.ss,
-		    &peer.len);
+		n = recvfrom(
+		    fd, udp_buf, sizeof(udp_buf), 0, (struct sockaddr *)&peer.ss, &peer.len);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("recvfrom");
@@ -761,14 +762,14 @@ tcp_close(struct mxa_dns_tcp *c)
 void
 mxa_dns_tcp_accept(struct mxa *m)
 {
-	struct net_addr	peer;
-	int		fd;
-	size_t		i;
+	struct net_addr peer;
+	int fd;
+	size_t i;
 
 	memset(&peer, 0, sizeof(peer));
 	peer.len = sizeof(peer.ss);
-	fd = accept4(m->tcp_listen, (struct sockaddr *)&peer.ss, &peer.len,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = accept4(
+	    m->tcp_listen, (struct sockaddr *)&peer.ss, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1)
 		return;
 	for (i = 0; i < MXA_DNS_TCP_MAX; i++)
@@ -814,14 +815,14 @@ tcp_flush(struct mxa_dns_tcp *c)
 static int
 tcp_query(struct mxa *m, struct mxa_dns_tcp *c, const uint8_t *p, size_t len)
 {
-	struct dns_msg	 q;
-	struct qinfo	 qi;
-	struct reply	 r;
-	uint8_t		 out[ANS_MAX];
-	size_t		 n;
+	struct dns_msg q;
+	struct qinfo qi;
+	struct reply r;
+	uint8_t out[ANS_MAX];
+	size_t n;
 
 	if (take_query(m, p, len, &c->peer, true, &q, &qi, &r) == -1)
-		return -1;	/* RFC 7766 §6.2.1: a malformed message ends the connection */
+		return -1; /* RFC 7766 §6.2.1: a malformed message ends the connection */
 	/* Over TCP the answer may be larger than the query said: no EDNS limit applies. */
 	n = reply_write(&r, out, sizeof(out));
 	dns_msg_clear(&q);
@@ -837,8 +838,8 @@ tcp_query(struct mxa *m, struct mxa_dns_tcp *c, const uint8_t *p, size_t len)
 void
 mxa_dns_tcp_io(struct mxa *m, struct mxa_dns_tcp *c, short revents)
 {
-	ssize_t	n;
-	size_t	want, used;
+	ssize_t n;
+	size_t want, used;
 
 	if (revents & (POLLERR | POLLNVAL)) {
 		tcp_close(c);

@@ -33,9 +33,9 @@
 #include "util/log.h"
 #include "util/rand.h"
 
-#define PRED_MIN_HIT	0.05	/* a predictor right less often than this proposes nothing */
-#define WINDOW_PREDICT	32	/* IDs (or ports) tried around a good prediction */
-#define NEAR_PORTS	4	/* ports tried either side of the last one */
+#define PRED_MIN_HIT   0.05 /* a predictor right less often than this proposes nothing */
+#define WINDOW_PREDICT 32   /* IDs (or ports) tried around a good prediction */
+#define NEAR_PORTS     4    /* ports tried either side of the last one */
 
 struct seen {
 	uint8_t bits[8192];
@@ -71,12 +71,12 @@ static size_t
 guess(const uint16_t *h, size_t nh, const struct audit_stats *st, uint16_t lo, uint16_t hi,
     unsigned near, size_t want, uint16_t *out)
 {
-	struct seen	*seen;
-	uint16_t	 last, prev, base[AP_NPRED], fixmask = 0, fixval = 0, v;
-	int32_t		 step[AP_NPRED];
-	int		 order[AP_NPRED], p, i, j, t;
-	size_t		 n = 0, k, tries;
-	bool		 more;
+	struct seen *seen;
+	uint16_t last, prev, base[AP_NPRED], fixmask = 0, fixval = 0, v;
+	int32_t step[AP_NPRED];
+	int order[AP_NPRED], p, i, j, t;
+	size_t n = 0, k, tries;
+	bool more;
 
 	seen = calloc(1, sizeof(*seen));
 	if (seen == NULL)
@@ -94,8 +94,9 @@ guess(const uint16_t *h, size_t nh, const struct audit_stats *st, uint16_t lo, u
 		base[AP_COMMON] = (uint16_t)(last + step[AP_COMMON]);
 		for (p = 0; p < AP_NPRED; p++)
 			order[p] = p;
-		for (i = 1; i < AP_NPRED; i++)	/* by hit rate, best first */
-			for (j = i; j > 0 && st->predict[order[j]] > st->predict[order[j - 1]]; j--) {
+		for (i = 1; i < AP_NPRED; i++) /* by hit rate, best first */
+			for (j = i; j > 0 && st->predict[order[j]] > st->predict[order[j - 1]];
+			     j--) {
 				t = order[j];
 				order[j] = order[j - 1];
 				order[j - 1] = t;
@@ -166,12 +167,12 @@ race_target(struct mxa *m)
 uint64_t
 mxa_race_burst(struct mxa *m, struct mxa_domain *d)
 {
-	uint16_t	*hid = NULL, *hport = NULL, *ids = NULL, *ports = NULL;
-	uint8_t		 pkt[512];
-	struct net_addr	 to;
-	size_t		 plen, nh = 0, i, j, wi, wp, ni, np, budget, range;
-	uint64_t	 sent = 0;
-	char		 as[NET_ADDR_STRLEN];
+	uint16_t *hid = NULL, *hport = NULL, *ids = NULL, *ports = NULL;
+	uint8_t pkt[512];
+	struct net_addr to;
+	size_t plen, nh = 0, i, j, wi, wp, ni, np, budget, range;
+	uint64_t sent = 0;
+	char as[NET_ADDR_STRLEN];
 
 	if (!race_target(m))
 		return 0;
@@ -207,7 +208,7 @@ mxa_race_burst(struct mxa *m, struct mxa_domain *d)
 		wi = budget / wp;
 	} else {
 		for (wp = 1; (wp + 1) * (wp + 1) <= budget; wp++)
-			;	/* the square root, rounded down */
+			; /* the square root, rounded down */
 		wi = budget / wp;
 	}
 	if (wp > range)
@@ -227,8 +228,8 @@ mxa_race_burst(struct mxa *m, struct mxa_domain *d)
 		for (j = 0; j < ni && sent < budget; j++) {
 			pkt[0] = (uint8_t)(ids[j] >> 8);
 			pkt[1] = (uint8_t)ids[j];
-			if (sendto(m->udp, pkt, plen, 0, (const struct sockaddr *)&to.ss,
-			    to.len) == -1) {
+			if (sendto(m->udp, pkt, plen, 0, (const struct sockaddr *)&to.ss, to.len) ==
+			    -1) {
 				m->send_errors++;
 				if (errno != EAGAIN && errno != ENOBUFS && errno != ECONNREFUSED)
 					goto done;

@@ -33,58 +33,66 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-#define SMTPD_OUT_MAX	4096
-#define CLIENT_IN_MAX	(SMTP_REPLY_LINE_MAX + 2)
-#define CLIENT_OUT_MAX	4096
+#define SMTPD_OUT_MAX  4096
+#define CLIENT_IN_MAX  (SMTP_REPLY_LINE_MAX + 2)
+#define CLIENT_OUT_MAX 4096
 
 enum sd_state { SD_CMD, SD_DATA, SD_CLOSING };
 
 struct mxa_smtpd {
-	int		 fd;
-	enum mxa_rcv	 rcv;
-	enum sd_state	 st;
-	char		 in[MXA_SMTPD_IN_MAX];
-	size_t		 inlen;
-	bool		 overlong;	/* discarding a too long line up to its LF */
-	char		 out[SMTPD_OUT_MAX];
-	size_t		 outlen, outoff;
-	bool		 mail, null_sender;
-	size_t		 rcpt[MXA_SMTPD_RCPT_MAX];	/* dom[] indices */
-	size_t		 nrcpt;
-	unsigned	 nrcpt_all;
+	int fd;
+	enum mxa_rcv rcv;
+	enum sd_state st;
+	char in[MXA_SMTPD_IN_MAX];
+	size_t inlen;
+	bool overlong; /* discarding a too long line up to its LF */
+	char out[SMTPD_OUT_MAX];
+	size_t outlen, outoff;
+	bool mail, null_sender;
+	size_t rcpt[MXA_SMTPD_RCPT_MAX]; /* dom[] indices */
+	size_t nrcpt;
+	unsigned nrcpt_all;
 	struct smtp_data data;
-	char		*snip;		/* bounce text, lower-cased */
-	size_t		 sniplen;
-	uint64_t	 last;
+	char *snip; /* bounce text, lower-cased */
+	size_t sniplen;
+	uint64_t last;
 };
 
 enum cl_state {
-	CL_CONNECT, CL_GREET, CL_EHLO, CL_HELO, CL_MAIL, CL_RCPT, CL_DATA, CL_BODY, CL_RSET,
+	CL_CONNECT,
+	CL_GREET,
+	CL_EHLO,
+	CL_HELO,
+	CL_MAIL,
+	CL_RCPT,
+	CL_DATA,
+	CL_BODY,
+	CL_RSET,
 	CL_QUIT
 };
 
 struct mxa_client {
-	int			 fd;
-	enum cl_state		 st;
-	struct smtp_reply	 rep;
-	char			 in[CLIENT_IN_MAX];
-	size_t			 inlen;
-	char			 out[CLIENT_OUT_MAX];
-	size_t			 outlen, outoff;
-	size_t			 cur;		/* dom[] index in a transaction, or SIZE_MAX */
-	unsigned		 txns;		/* transactions started */
-	uint64_t		 deadline;
+	int fd;
+	enum cl_state st;
+	struct smtp_reply rep;
+	char in[CLIENT_IN_MAX];
+	size_t inlen;
+	char out[CLIENT_OUT_MAX];
+	size_t outlen, outoff;
+	size_t cur;    /* dom[] index in a transaction, or SIZE_MAX */
+	unsigned txns; /* transactions started */
+	uint64_t deadline;
 };
 
-static const char *rcv_name[RCV_N] = { "legit", "attacker" };
+static const char *rcv_name[RCV_N] = {"legit", "attacker"};
 
 /* --- receivers -------------------------------------------------------------------------- */
 
 static int
 listen_on(const struct net_addr *a)
 {
-	char	s[NET_ADDR_STRLEN];
-	int	fd, one = 1;
+	char s[NET_ADDR_STRLEN];
+	int fd, one = 1;
 
 	fd = socket(net_addr_family(a), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -126,14 +134,14 @@ smtpd_free(struct mxa_smtpd *s)
 static void __attribute__((format(printf, 2, 3)))
 smtpd_reply(struct mxa_smtpd *s, const char *fmt, ...)
 {
-	va_list	ap;
-	int	n;
+	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(s->out + s->outlen, sizeof(s->out) - s->outlen, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n + 2 >= sizeof(s->out) - s->outlen) {
-		s->st = SD_CLOSING;	/* a client that does not read its replies */
+		s->st = SD_CLOSING; /* a client that does not read its replies */
 		s->outlen = s->outoff = 0;
 		return;
 	}
@@ -145,9 +153,9 @@ smtpd_reply(struct mxa_smtpd *s, const char *fmt, ...)
 void
 mxa_smtp_accept(struct mxa *m, enum mxa_rcv rcv)
 {
-	struct mxa_smtpd	*s;
-	int			 fd;
-	size_t			 i;
+	struct mxa_smtpd *s;
+	int fd;
+	size_t i;
 
 	fd = accept4(m->smtp_listen[rcv], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1)
@@ -174,9 +182,9 @@ mxa_smtp_accept(struct mxa *m, enum mxa_rcv rcv)
 static int
 data_out(void *arg, const void *p, size_t len)
 {
-	struct mxa_smtpd	*s = arg;
-	const char		*c = p;
-	size_t			 i;
+	struct mxa_smtpd *s = arg;
+	const char *c = p;
+	size_t i;
 
 	if (!s->null_sender || s->snip == NULL)
 		return 0;
@@ -194,8 +202,8 @@ data_out(void *arg, const void *p, size_t len)
 static struct mxa_domain *
 domain_of(struct mxa *m, const char *dom)
 {
-	struct dns_name	n;
-	int		rel;
+	struct dns_name n;
+	int rel;
 
 	if (dns_name_from_str(&n, dom) == -1 || !dns_name_under(&n, &m->zone_name))
 		return NULL;
@@ -210,9 +218,9 @@ domain_of(struct mxa *m, const char *dom)
 static void
 bounce_scan(struct mxa *m, struct mxa_smtpd *s)
 {
-	const char		*p, *end, *hit;
-	size_t			 zl = strlen(m->zone), ll;
-	struct mxa_domain	*d;
+	const char *p, *end, *hit;
+	size_t zl = strlen(m->zone), ll;
+	struct mxa_domain *d;
 
 	if (s->snip == NULL || zl == 0)
 		return;
@@ -253,9 +261,9 @@ txn_reset(struct mxa_smtpd *s)
 static void
 txn_end(struct mxa *m, struct mxa_smtpd *s)
 {
-	struct smtp_perr	 e;
-	size_t			 i;
-	uint64_t		 now = clock_ms();
+	struct smtp_perr e;
+	size_t i;
+	uint64_t now = clock_ms();
 
 	m->mails++;
 	m->t_last_event = now;
@@ -277,9 +285,9 @@ txn_end(struct mxa *m, struct mxa_smtpd *s)
 static void
 smtpd_command(struct mxa *m, struct mxa_smtpd *s, const char *line, size_t len)
 {
-	struct smtp_cmd		*c;
-	struct smtp_perr	 err;
-	struct mxa_domain	*d;
+	struct smtp_cmd *c;
+	struct smtp_perr err;
+	struct mxa_domain *d;
 
 	c = malloc(sizeof(*c));
 	if (c == NULL) {
@@ -359,15 +367,15 @@ smtpd_command(struct mxa *m, struct mxa_smtpd *s, const char *line, size_t len)
 static void
 smtpd_input(struct mxa *m, struct mxa_smtpd *s)
 {
-	size_t	used, off = 0, len;
-	char	*lf;
+	size_t used, off = 0, len;
+	char *lf;
 
 	while (off < s->inlen && s->st != SD_CLOSING) {
 		if (s->st == SD_DATA) {
 			enum smtp_data_state ds;
 
-			ds = smtp_data_feed(&s->data, (const uint8_t *)s->in + off,
-			    s->inlen - off, &used);
+			ds = smtp_data_feed(
+			    &s->data, (const uint8_t *)s->in + off, s->inlen - off, &used);
 			off += used;
 			if (ds == SMTP_DATA_END) {
 				s->st = SD_CMD;
@@ -411,8 +419,8 @@ mxa_smtpd_pollfd(const struct mxa_smtpd *s, short *events)
 void
 mxa_smtpd_io(struct mxa *m, size_t slot, short revents)
 {
-	struct mxa_smtpd	*s = m->smtpd[slot];
-	ssize_t			 n;
+	struct mxa_smtpd *s = m->smtpd[slot];
+	ssize_t n;
 
 	if (revents & (POLLERR | POLLNVAL))
 		goto close;
@@ -448,14 +456,14 @@ close:
 static void __attribute__((format(printf, 2, 3)))
 client_send(struct mxa_client *c, const char *fmt, ...)
 {
-	va_list	ap;
-	int	n;
+	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(c->out + c->outlen, sizeof(c->out) - c->outlen, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(c->out) - c->outlen)
-		return;		/* our own commands always fit */
+		return; /* our own commands always fit */
 	c->outlen += (size_t)n;
 }
 
@@ -524,10 +532,10 @@ client_next(struct mxa *m, struct mxa_client *c)
 static void
 client_body(struct mxa *m, struct mxa_client *c)
 {
-	struct mxa_domain	*d = &m->dom[c->cur];
-	char			 date[64], from[SMTP_ADDR_MAX + 1], to[SMTP_ADDR_MAX + 1];
-	time_t			 now = time(NULL);
-	struct tm		 tm;
+	struct mxa_domain *d = &m->dom[c->cur];
+	char date[64], from[SMTP_ADDR_MAX + 1], to[SMTP_ADDR_MAX + 1];
+	time_t now = time(NULL);
+	struct tm tm;
 
 	gmtime_r(&now, &tm);
 	/* RFC 5322 §3.3 */
@@ -539,7 +547,8 @@ client_body(struct mxa *m, struct mxa_client *c)
 		snprintf(from, sizeof(from), "audit@%s", m->zone);
 		snprintf(to, sizeof(to), "u@%s", d->name);
 	}
-	client_send(c, "From: <%s>\r\nTo: <%s>\r\nSubject: mxaudit probe %s\r\n"
+	client_send(c,
+	    "From: <%s>\r\nTo: <%s>\r\nSubject: mxaudit probe %s\r\n"
 	    "Date: %s\r\nMessage-Id: <%s.%lld@%s>\r\n\r\n"
 	    "This message was sent by mxaudit, which measures how well this mail server\r\n"
 	    "resists forged DNS answers. It is about a name that exists only for the\r\n"
@@ -551,9 +560,9 @@ client_body(struct mxa *m, struct mxa_client *c)
 static void
 client_reply(struct mxa *m, struct mxa_client *c)
 {
-	int	code = c->rep.code;
-	bool	ok = code >= 200 && code < 300;
-	char	why[160];
+	int code = c->rep.code;
+	bool ok = code >= 200 && code < 300;
+	char why[160];
 
 	if (snprintf(why, sizeof(why), "%d %s", code, c->rep.text) < 0)
 		why[0] = '\0';
@@ -638,9 +647,9 @@ refused:
 void
 mxa_client_kick(struct mxa *m)
 {
-	struct mxa_client	*c;
-	struct net_addr		 src;
-	char			 why[160], s[NET_ADDR_STRLEN];
+	struct mxa_client *c;
+	struct net_addr src;
+	char why[160], s[NET_ADDR_STRLEN];
 
 	if (m->client != NULL || m->trig_next >= m->ntrig || !m->have_target || m->stop)
 		return;
@@ -649,8 +658,7 @@ mxa_client_kick(struct mxa *m)
 		return;
 	c->cur = SIZE_MAX;
 	m->client = c;
-	c->fd = socket(net_addr_family(&m->target), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	c->fd = socket(net_addr_family(&m->target), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
 		client_close(m, why);
@@ -672,8 +680,8 @@ mxa_client_kick(struct mxa *m)
 		    strerror(errno));
 	if (connect(c->fd, (const struct sockaddr *)&m->target.ss, m->target.len) == -1 &&
 	    errno != EINPROGRESS) {
-		snprintf(why, sizeof(why), "connect %s: %s",
-		    net_addr_str(&m->target, s, sizeof(s)), strerror(errno));
+		snprintf(why, sizeof(why), "connect %s: %s", net_addr_str(&m->target, s, sizeof(s)),
+		    strerror(errno));
 		client_close(m, why);
 		return;
 	}
@@ -699,12 +707,12 @@ mxa_client_pollfd(const struct mxa *m, short *events)
 void
 mxa_client_io(struct mxa *m, short revents)
 {
-	struct mxa_client	*c = m->client;
-	char			 why[160], *lf;
-	ssize_t			 n;
-	size_t			 off, len;
-	int			 err = 0, r;
-	socklen_t		 elen = sizeof(err);
+	struct mxa_client *c = m->client;
+	char why[160], *lf;
+	ssize_t n;
+	size_t off, len;
+	int err = 0, r;
+	socklen_t elen = sizeof(err);
 
 	if (c->st == CL_CONNECT) {
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
@@ -721,7 +729,8 @@ mxa_client_io(struct mxa *m, short revents)
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-			client_close(m, c->st == CL_QUIT ? NULL : "connection closed by the target");
+			client_close(
+			    m, c->st == CL_QUIT ? NULL : "connection closed by the target");
 			return;
 		}
 		if (n > 0)

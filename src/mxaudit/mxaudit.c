@@ -34,7 +34,7 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>	/* ldexp: in libc, no -lm needed */
+#include <math.h> /* ldexp: in libc, no -lm needed */
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,15 +49,14 @@
 #include "util/log.h"
 #include "util/rand.h"
 
-#define EXIT_THRESHOLD	1
-#define EXIT_INCONCL	2
-#define QUIET_MS	5000	/* phase 1: no query nor mail this long after the triggers */
-#define SETTLE_MS	300	/* phase 1: trailing queries after the last mail */
+#define EXIT_THRESHOLD 1
+#define EXIT_INCONCL   2
+#define QUIET_MS       5000 /* phase 1: no query nor mail this long after the triggers */
+#define SETTLE_MS      300  /* phase 1: trailing queries after the last mail */
 
 static struct mxa *sig_m;
 
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 	    "usage: mxaudit [-qv] [-m relay|bounce|passive] [-s target_smtp_addr:port]\n"
@@ -101,7 +100,7 @@ mxa_fresh_label(char *out, size_t idx)
 struct mxa_domain *
 mxa_domain_by_label(struct mxa *m, const uint8_t *label, size_t len)
 {
-	size_t	idx = 0, i;
+	size_t idx = 0, i;
 
 	if (len != MXA_LABEL_LEN)
 		return NULL;
@@ -139,8 +138,10 @@ domain_new(struct mxa *m, enum mxa_purpose purpose, enum audit_forge kind)
 static bool
 domain_done(const struct mxa_domain *d)
 {
-	return d->trigger_failed || d->mail[RCV_LEGIT] + d->mail[RCV_ATTACKER] +
-	    d->bounce[RCV_LEGIT] + d->bounce[RCV_ATTACKER] > 0;
+	return d->trigger_failed ||
+	    d->mail[RCV_LEGIT] + d->mail[RCV_ATTACKER] + d->bounce[RCV_LEGIT] +
+		d->bounce[RCV_ATTACKER] >
+	    0;
 }
 
 /* --- the loop ------------------------------------------------------------------------------ */
@@ -151,21 +152,21 @@ enum pk { PK_UDP, PK_TCPL, PK_SMTPL, PK_TCP, PK_SMTPD, PK_CLIENT };
 static void
 loop_once(struct mxa *m, uint64_t until)
 {
-	struct pollfd	pfd[MXA_POLL_MAX];
-	enum pk		kind[MXA_POLL_MAX];
-	size_t		idx[MXA_POLL_MAX], n = 0, i;
-	uint64_t	now = clock_ms();
-	int		timeout = 100, r;
-	short		ev;
+	struct pollfd pfd[MXA_POLL_MAX];
+	enum pk kind[MXA_POLL_MAX];
+	size_t idx[MXA_POLL_MAX], n = 0, i;
+	uint64_t now = clock_ms();
+	int timeout = 100, r;
+	short ev;
 
-#define ADD(fd_, ev_, k_, i_)                                   \
-	do {                                                    \
-		pfd[n].fd = (fd_);                              \
-		pfd[n].events = (ev_);                          \
-		pfd[n].revents = 0;                             \
-		kind[n] = (k_);                                 \
-		idx[n] = (i_);                                  \
-		n++;                                            \
+#define ADD(fd_, ev_, k_, i_)                                                                      \
+	do {                                                                                       \
+		pfd[n].fd = (fd_);                                                                 \
+		pfd[n].events = (ev_);                                                             \
+		pfd[n].revents = 0;                                                                \
+		kind[n] = (k_);                                                                    \
+		idx[n] = (i_);                                                                     \
+		n++;                                                                               \
 	} while (0)
 
 	ADD(m->udp, POLLIN, PK_UDP, 0);
@@ -174,8 +175,9 @@ loop_once(struct mxa *m, uint64_t until)
 	ADD(m->smtp_listen[RCV_ATTACKER], POLLIN, PK_SMTPL, RCV_ATTACKER);
 	for (i = 0; i < MXA_DNS_TCP_MAX; i++)
 		if (m->tcp[i].fd != -1)
-			ADD(m->tcp[i].fd, (short)(POLLIN | (m->tcp[i].outlen > m->tcp[i].outoff ?
-			    POLLOUT : 0)), PK_TCP, i);
+			ADD(m->tcp[i].fd,
+			    (short)(POLLIN | (m->tcp[i].outlen > m->tcp[i].outoff ? POLLOUT : 0)),
+			    PK_TCP, i);
 	for (i = 0; i < MXA_SMTPD_MAX; i++)
 		if (m->smtpd[i] != NULL) {
 			int fd = mxa_smtpd_pollfd(m->smtpd[i], &ev);
@@ -258,13 +260,13 @@ progress(const struct mxa *m, const char *fmt, ...)
 static void
 phase_sample(struct mxa *m, uint64_t until)
 {
-	size_t		first = m->ndom, i, done;
-	unsigned	k;
-	uint64_t	now;
+	size_t first = m->ndom, i, done;
+	unsigned k;
+	uint64_t now;
 
 	if (m->mode == MXA_PASSIVE) {
-		progress(m, "phase 1: listening for %u queries, at most %u s", m->lookups,
-		    m->seconds);
+		progress(
+		    m, "phase 1: listening for %u queries, at most %u s", m->lookups, m->seconds);
 		while (!out_of_time(m, until) && m->nq < m->lookups)
 			loop_once(m, until);
 		return;
@@ -293,15 +295,14 @@ phase_sample(struct mxa *m, uint64_t until)
 static uint64_t
 verdict_window(const struct mxa *m, bool *delivered)
 {
-	uint64_t	slow = 0, lat;
-	size_t		i;
+	uint64_t slow = 0, lat;
+	size_t i;
 
 	*delivered = false;
 	for (i = 0; i < m->ndom; i++) {
 		const struct mxa_domain *d = &m->dom[i];
 
-		if (d->purpose != DP_SAMPLE || d->t_mail == 0 || !d->triggered ||
-		    d->trigger_failed)
+		if (d->purpose != DP_SAMPLE || d->t_mail == 0 || !d->triggered || d->trigger_failed)
 			continue;
 		*delivered = true;
 		lat = d->t_mail > d->t_trigger ? d->t_mail - d->t_trigger : 0;
@@ -320,9 +321,9 @@ verdict_window(const struct mxa *m, bool *delivered)
 static void
 race_knowledge(struct mxa *m)
 {
-	uint16_t	*id, *port;
-	uint64_t	*t;
-	size_t		 i, n = 0;
+	uint16_t *id, *port;
+	uint64_t *t;
+	size_t i, n = 0;
 
 	id = calloc(m->nq_phase1 + 1, sizeof(*id));
 	port = calloc(m->nq_phase1 + 1, sizeof(*port));
@@ -345,8 +346,7 @@ race_knowledge(struct mxa *m)
 
 /* --- phase 2 ------------------------------------------------------------------------------ */
 
-static void
-evidence(struct audit_accept *a, enum audit_verdict v, const char *fmt, ...)
+static void evidence(struct audit_accept *a, enum audit_verdict v, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -368,31 +368,41 @@ static bool
 verdict(const struct mxa_domain *d, bool delivered1, uint64_t window, bool final,
     struct audit_accept *a)
 {
-	const char	*k = audit_forge_str(d->kind);
-	bool		 err = d->kind == AF_NXDOMAIN || d->kind == AF_SERVFAIL;
+	const char *k = audit_forge_str(d->kind);
+	bool err = d->kind == AF_NXDOMAIN || d->kind == AF_SERVFAIL;
 
 	if (d->mail[RCV_ATTACKER] + d->bounce[RCV_ATTACKER] > 0) {
-		evidence(a, AV_ACCEPTED, "mail for u@%s arrived at the attacker (%s, %u forged "
-		    "answer%s sent)", d->name, k, d->forged, d->forged == 1 ? "" : "s");
+		evidence(a, AV_ACCEPTED,
+		    "mail for u@%s arrived at the attacker (%s, %u forged "
+		    "answer%s sent)",
+		    d->name, k, d->forged, d->forged == 1 ? "" : "s");
 		return true;
 	}
 	if (d->evil_asked) {
-		evidence(a, AV_ACCEPTED, "the target asked for evil.%s: it used the forged "
-		    "answer (%s)", d->name, k);
+		evidence(a, AV_ACCEPTED,
+		    "the target asked for evil.%s: it used the forged "
+		    "answer (%s)",
+		    d->name, k);
 		return true;
 	}
 	if (err && d->mail[RCV_LEGIT] == 0 && d->bounce[RCV_LEGIT] > 0) {
-		evidence(a, AV_ACCEPTED, "a bounce for u@%s arrived: the target gave up on the "
-		    "forged %s", d->name, k);
+		evidence(a, AV_ACCEPTED,
+		    "a bounce for u@%s arrived: the target gave up on the "
+		    "forged %s",
+		    d->name, k);
 		return true;
 	}
 	if (d->mail[RCV_LEGIT] > 0) {
 		if (d->kind == AF_TC && d->nq_tcp > 0)
-			evidence(a, AV_REJECTED, "retried over TCP (%u queries); mail for u@%s "
-			    "reached the true MX", d->nq_tcp, d->name);
+			evidence(a, AV_REJECTED,
+			    "retried over TCP (%u queries); mail for u@%s "
+			    "reached the true MX",
+			    d->nq_tcp, d->name);
 		else
-			evidence(a, AV_REJECTED, "mail for u@%s reached the true MX despite %u "
-			    "forged answer%s", d->name, d->forged, d->forged == 1 ? "" : "s");
+			evidence(a, AV_REJECTED,
+			    "mail for u@%s reached the true MX despite %u "
+			    "forged answer%s",
+			    d->name, d->forged, d->forged == 1 ? "" : "s");
 		return true;
 	}
 	if (!final)
@@ -406,32 +416,34 @@ verdict(const struct mxa_domain *d, bool delivered1, uint64_t window, bool final
 		return true;
 	}
 	if (d->forged == 0) {
-		evidence(a, AV_INCONCLUSIVE, "%s: no UDP query to forge an answer for (%u "
-		    "queries)", d->name, d->nq);
+		evidence(a, AV_INCONCLUSIVE,
+		    "%s: no UDP query to forge an answer for (%u "
+		    "queries)",
+		    d->name, d->nq);
 		return true;
 	}
 	if (err && delivered1) {
-		evidence(a, AV_ACCEPTED, "no mail for u@%s reached the true MX within %.1f s "
-		    "(%u later queries): the target believed the forged %s", d->name,
-		    (double)window / 1000, d->nq_after_forge, k);
+		evidence(a, AV_ACCEPTED,
+		    "no mail for u@%s reached the true MX within %.1f s "
+		    "(%u later queries): the target believed the forged %s",
+		    d->name, (double)window / 1000, d->nq_after_forge, k);
 		return true;
 	}
 	if (d->kind == AF_TC)
-		evidence(a, AV_INCONCLUSIVE, "no mail within %.1f s and %s over TCP", (double)
-		    window / 1000, d->nq_tcp > 0 ? "a retry" : "no retry");
+		evidence(a, AV_INCONCLUSIVE, "no mail within %.1f s and %s over TCP",
+		    (double)window / 1000, d->nq_tcp > 0 ? "a retry" : "no retry");
 	else
-		evidence(a, AV_INCONCLUSIVE, "no mail for u@%s arrived within %.1f s",
-		    d->name, (double)window / 1000);
+		evidence(a, AV_INCONCLUSIVE, "no mail for u@%s arrived within %.1f s", d->name,
+		    (double)window / 1000);
 	return true;
 }
 
 static void
-phase_matrix(struct mxa *m, struct audit_run *r, uint64_t window, bool delivered1,
-    uint64_t until)
+phase_matrix(struct mxa *m, struct audit_run *r, uint64_t window, bool delivered1, uint64_t until)
 {
-	struct mxa_domain	*kd[AF_NKINDS];
-	int			 k, open;
-	uint64_t		 now;
+	struct mxa_domain *kd[AF_NKINDS];
+	int k, open;
+	uint64_t now;
 
 	r->matrix_run = true;
 	for (k = 0; k < AF_NKINDS; k++) {
@@ -458,8 +470,8 @@ phase_matrix(struct mxa *m, struct audit_run *r, uint64_t window, bool delivered
 
 			if (d == NULL || d->decided)
 				continue;
-			d->decided = verdict(d, delivered1, window, over ||
-			    (d->triggered && now >= d->t_trigger + window), &r->acc[k]);
+			d->decided = verdict(d, delivered1, window,
+			    over || (d->triggered && now >= d->t_trigger + window), &r->acc[k]);
 			if (!d->decided)
 				open++;
 		}
@@ -474,9 +486,9 @@ phase_matrix(struct mxa *m, struct audit_run *r, uint64_t window, bool delivered
 static void
 phase_race(struct mxa *m, struct audit_run *r, uint64_t window, uint64_t until)
 {
-	struct mxa_domain	*d;
-	unsigned		 round, rounds = MXA_RACE_ROUNDS;
-	uint64_t		 t0;
+	struct mxa_domain *d;
+	unsigned round, rounds = MXA_RACE_ROUNDS;
+	uint64_t t0;
 
 	if (rounds > m->lookups)
 		rounds = m->lookups;
@@ -511,19 +523,22 @@ phase_race(struct mxa *m, struct audit_run *r, uint64_t window, uint64_t until)
 
 /* --- options ------------------------------------------------------------------------------- */
 
-enum { OPT_NO_MATRIX = 256, OPT_NO_RACE, OPT_RACE_PACKETS, OPT_MIN_BITS, OPT_FAIL_ON_ACCEPT,
-	OPT_ALT_ADDR };
-
-static const struct option longopts[] = {
-	{ "no-matrix", no_argument, NULL, OPT_NO_MATRIX },
-	{ "no-race", no_argument, NULL, OPT_NO_RACE },
-	{ "race-packets", required_argument, NULL, OPT_RACE_PACKETS },
-	{ "min-bits", required_argument, NULL, OPT_MIN_BITS },
-	{ "fail-on-accept", no_argument, NULL, OPT_FAIL_ON_ACCEPT },
-	{ "alt-addr", required_argument, NULL, OPT_ALT_ADDR },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
+enum {
+	OPT_NO_MATRIX = 256,
+	OPT_NO_RACE,
+	OPT_RACE_PACKETS,
+	OPT_MIN_BITS,
+	OPT_FAIL_ON_ACCEPT,
+	OPT_ALT_ADDR
 };
+
+static const struct option longopts[] = {{"no-matrix", no_argument, NULL, OPT_NO_MATRIX},
+    {"no-race", no_argument, NULL, OPT_NO_RACE},
+    {"race-packets", required_argument, NULL, OPT_RACE_PACKETS},
+    {"min-bits", required_argument, NULL, OPT_MIN_BITS},
+    {"fail-on-accept", no_argument, NULL, OPT_FAIL_ON_ACCEPT},
+    {"alt-addr", required_argument, NULL, OPT_ALT_ADDR}, {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
 
 static void
 parse_addr(const char *opt, const char *s, uint16_t defport, struct net_addr *a)
@@ -537,8 +552,8 @@ parse_addr(const char *opt, const char *s, uint16_t defport, struct net_addr *a)
 static long long
 parse_num(const char *opt, const char *s, long long lo, long long hi)
 {
-	const char	*errstr;
-	long long	 v;
+	const char *errstr;
+	long long v;
 
 	v = strtonum(s, lo, hi, &errstr);
 	if (errstr != NULL) {
@@ -561,8 +576,8 @@ set_port(struct net_addr *a, uint16_t port)
 static bool
 derive_alt(const struct net_addr *dns, struct net_addr *alt)
 {
-	uint8_t	*b;
-	size_t	 len, i;
+	uint8_t *b;
+	size_t len, i;
 
 	*alt = *dns;
 	if (net_addr_family(alt) == AF_INET) {
@@ -582,10 +597,10 @@ static void
 options(struct mxa *m, int argc, char *argv[], struct audit_run *r, const char **json,
     const char **html)
 {
-	const char	*alt = NULL, *errp;
-	char		*end;
-	int		 ch;
-	bool		 have_rcpt = false;
+	const char *alt = NULL, *errp;
+	char *end;
+	int ch;
+	bool have_rcpt = false;
 
 	m->mode = MXA_RELAY;
 	parse_addr("-d", "127.0.0.53", 53, &m->dns);
@@ -595,8 +610,8 @@ options(struct mxa *m, int argc, char *argv[], struct audit_run *r, const char *
 	m->lookups = 100;
 	m->seconds = 120;
 	m->race_packets = 5000;
-	while ((ch = getopt_long(argc, argv, "a:d:hH:j:l:m:n:N:qr:s:T:vz:", longopts, NULL)) !=
-	    -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "a:d:hH:j:l:m:n:N:qr:s:T:vz:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			parse_addr("-a", optarg, 25, &m->attacker);
@@ -661,8 +676,8 @@ options(struct mxa *m, int argc, char *argv[], struct audit_run *r, const char *
 			m->no_race = true;
 			break;
 		case OPT_RACE_PACKETS:
-			m->race_packets = (unsigned)parse_num("--race-packets", optarg, 1,
-			    MXA_RACE_PACKETS_MAX);
+			m->race_packets =
+			    (unsigned)parse_num("--race-packets", optarg, 1, MXA_RACE_PACKETS_MAX);
 			break;
 		case OPT_MIN_BITS:
 			errno = 0;
@@ -691,7 +706,8 @@ options(struct mxa *m, int argc, char *argv[], struct audit_run *r, const char *
 		exit(EX_USAGE);
 	}
 	if (m->mode == MXA_BOUNCE && !have_rcpt) {
-		fprintf(stderr, "mxaudit: -r (a missing local user of the target) is needed in "
+		fprintf(stderr,
+		    "mxaudit: -r (a missing local user of the target) is needed in "
 		    "bounce mode\n");
 		exit(EX_USAGE);
 	}
@@ -730,8 +746,8 @@ options(struct mxa *m, int argc, char *argv[], struct audit_run *r, const char *
 static double
 pow2(double x)
 {
-	double	ip, f, term = 1, sum = 1;
-	int	k;
+	double ip, f, term = 1, sum = 1;
+	int k;
 
 	if (!(x > 0))
 		return 1;
@@ -749,8 +765,8 @@ pow2(double x)
 /* --- reports and the exit status --------------------------------------------------------- */
 
 static int
-write_report(const char *path, void (*fn)(FILE *, const struct audit_run *),
-    const struct audit_run *r)
+write_report(
+    const char *path, void (*fn)(FILE *, const struct audit_run *), const struct audit_run *r)
 {
 	FILE *f;
 
@@ -774,15 +790,15 @@ write_report(const char *path, void (*fn)(FILE *, const struct audit_run *),
 int
 main(int argc, char *argv[])
 {
-	static struct mxa	 mx;
-	struct mxa		*m = &mx;
-	struct audit_run	 r;
-	struct sigaction	 sa;
-	const char		*json = NULL, *html = NULL;
-	uint64_t		 start, window, t_phase;
-	bool			 delivered1 = false;
-	char			 s[NET_ADDR_STRLEN];
-	int			 rc = 0;
+	static struct mxa mx;
+	struct mxa *m = &mx;
+	struct audit_run r;
+	struct sigaction sa;
+	const char *json = NULL, *html = NULL;
+	uint64_t start, window, t_phase;
+	bool delivered1 = false;
+	char s[NET_ADDR_STRLEN];
+	int rc = 0;
 
 	log_init("mxaudit", false);
 	memset(&r, 0, sizeof(r));
@@ -813,24 +829,28 @@ main(int argc, char *argv[])
 		else
 			strlcpy(r.target, "passive", sizeof(r.target));
 	}
-	strlcpy(r.mode, m->mode == MXA_RELAY ? "relay" : m->mode == MXA_BOUNCE ? "bounce" :
-	    "passive", sizeof(r.mode));
+	strlcpy(r.mode,
+	    m->mode == MXA_RELAY        ? "relay"
+		: m->mode == MXA_BOUNCE ? "bounce"
+					: "passive",
+	    sizeof(r.mode));
 	strlcpy(r.zone, m->zone, sizeof(r.zone));
 	r.started = time(NULL);
 	start = clock_ms();
 	m->deadline = start + (uint64_t)m->seconds * 1000;
-	progress(m, "DNS on %s (UDP and TCP), zone %s", net_addr_str(&m->dns, s, sizeof(s)),
-	    m->zone);
+	progress(
+	    m, "DNS on %s (UDP and TCP), zone %s", net_addr_str(&m->dns, s, sizeof(s)), m->zone);
 
-	t_phase = m->mode == MXA_PASSIVE || (m->no_matrix && m->no_race) ? m->deadline :
-	    start + (uint64_t)m->seconds * 500;
+	t_phase = m->mode == MXA_PASSIVE || (m->no_matrix && m->no_race)
+	    ? m->deadline
+	    : start + (uint64_t)m->seconds * 500;
 	phase_sample(m, t_phase);
 	m->nq_phase1 = m->nq;
 	window = verdict_window(m, &delivered1);
 	progress(m, "phase 1: %zu queries recorded", m->nq);
 	if (m->mode != MXA_PASSIVE && !m->no_matrix && !m->stop)
-		phase_matrix(m, &r, window, delivered1, m->no_race ? m->deadline :
-		    start + (uint64_t)m->seconds * 800);
+		phase_matrix(m, &r, window, delivered1,
+		    m->no_race ? m->deadline : start + (uint64_t)m->seconds * 800);
 	if (m->mode != MXA_PASSIVE && !m->no_race && !m->stop && m->nq_phase1 > 0)
 		phase_race(m, &r, window, m->deadline);
 	/* Answers still held back go out before we stop answering. */
@@ -848,8 +868,8 @@ main(int argc, char *argv[])
 		log_warnx("%zu queries answered but not recorded (limit %d)", m->nq_dropped,
 		    AUDIT_QUERIES_MAX);
 	log_debug("%zu queries, %u malformed, %u refused (outside the zone), %u send errors, "
-	    "%u TCP connections refused, %u messages received", m->nq, m->malformed, m->refused,
-	    m->send_errors, m->tcp_refused, m->mails);
+		  "%u TCP connections refused, %u messages received",
+	    m->nq, m->malformed, m->refused, m->send_errors, m->tcp_refused, m->mails);
 
 	if (!m->quiet)
 		audit_report_text(stdout, &r);
@@ -863,7 +883,7 @@ main(int argc, char *argv[])
 	if (rc == 0) {
 		if (m->fail_on_accept && r.accepted > 0)
 			rc = EXIT_THRESHOLD;
-		else if (r.ids.n < AUDIT_MIN_SAMPLES)	/* the samples audit_judge used */
+		else if (r.ids.n < AUDIT_MIN_SAMPLES) /* the samples audit_judge used */
 			rc = EXIT_INCONCL;
 		else if (m->min_bits > 0 && r.effective_bits < m->min_bits)
 			rc = EXIT_THRESHOLD;

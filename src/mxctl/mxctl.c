@@ -48,66 +48,65 @@
 #include "smtp/smtp.h"
 #include "util/json.h"
 
-#define LINE_MAX_ANSWER	 65536
-#define TIMEOUT_MS	 30000
-#define FIELDS_MAX	 12
+#define LINE_MAX_ANSWER 65536
+#define TIMEOUT_MS      30000
+#define FIELDS_MAX      12
 
 enum cmd { C_QUEUE, C_SHOW, C_FLUSH, C_DELETE, C_HOLD, C_RELEASE, C_STATUS };
 
 static const struct {
-	const char	*name;
-	enum cmd	 cmd;
-	int		 minargs, maxargs;
+	const char *name;
+	enum cmd cmd;
+	int minargs, maxargs;
 } cmds[] = {
-	{ "queue", C_QUEUE, 0, 0 },
-	{ "show", C_SHOW, 1, 1 },
-	{ "flush", C_FLUSH, 0, 1 },
-	{ "delete", C_DELETE, 1, 1 },
-	{ "hold", C_HOLD, 1, 1 },
-	{ "release", C_RELEASE, 1, 1 },
-	{ "status", C_STATUS, 0, 0 },
+    {"queue", C_QUEUE, 0, 0},
+    {"show", C_SHOW, 1, 1},
+    {"flush", C_FLUSH, 0, 1},
+    {"delete", C_DELETE, 1, 1},
+    {"hold", C_HOLD, 1, 1},
+    {"release", C_RELEASE, 1, 1},
+    {"status", C_STATUS, 0, 0},
 };
 
 struct rcpt {
-	char	*addr, *state, *dsn, *text;
+	char *addr, *state, *dsn, *text;
 };
 
 struct msg {
-	char		 id[QUEUE_ID_LEN + 1];
-	long long	 size, arrival, attempts, next;
-	char		 state[16];
-	char		*from;
-	struct rcpt	*r;
-	size_t		 nr, cap;
-	char	       **hdr;		/* show: the header lines */
-	size_t		 nh, caph;
-	bool		 used;
+	char id[QUEUE_ID_LEN + 1];
+	long long size, arrival, attempts, next;
+	char state[16];
+	char *from;
+	struct rcpt *r;
+	size_t nr, cap;
+	char **hdr; /* show: the header lines */
+	size_t nh, caph;
+	bool used;
 };
 
 /* Reading the answer. */
 struct conn {
-	int	 fd;
-	char	 buf[LINE_MAX_ANSWER + 1];
-	size_t	 off, len;
-	bool	 eof;
+	int fd;
+	char buf[LINE_MAX_ANSWER + 1];
+	size_t off, len;
+	bool eof;
 };
 
-static bool		 jflag, pflag;
-static time_t		 now;
-static struct conn	 conn;
+static bool jflag, pflag;
+static time_t now;
+static struct conn conn;
 
-static void __attribute__((noreturn))
-usage(const char *why)
+static void __attribute__((noreturn)) usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "mxctl: %s\n", why);
-	fprintf(stderr, "usage: mxctl [-jp] [-c file] queue | show id | flush [id] | "
+	fprintf(stderr,
+	    "usage: mxctl [-jp] [-c file] queue | show id | flush [id] | "
 	    "delete id | hold id | release id | status\n");
 	exit(EX_USAGE);
 }
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int code, const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -134,7 +133,7 @@ xstrdup(const char *s)
 static void *
 xgrow(void *p, size_t n, size_t *cap, size_t first, size_t size)
 {
-	size_t	 c;
+	size_t c;
 
 	if (n < *cap)
 		return p;
@@ -164,16 +163,15 @@ ctl_connect(const char *spool)
 	if (connect(conn.fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		if (errno == EACCES || errno == EPERM)
 			die(EX_NOPERM, "%s: %s", sun.sun_path, strerror(errno));
-		die(EX_UNAVAILABLE, "mxd is not running (%s: %s)", sun.sun_path,
-		    strerror(errno));
+		die(EX_UNAVAILABLE, "mxd is not running (%s: %s)", sun.sun_path, strerror(errno));
 	}
 }
 
 static void
 ctl_send(const char *line)
 {
-	size_t	off = 0, n = strlen(line);
-	ssize_t	w;
+	size_t off = 0, n = strlen(line);
+	ssize_t w;
 
 	while (off < n) {
 		w = write(conn.fd, line + off, n - off);
@@ -189,10 +187,10 @@ ctl_send(const char *line)
 static char *
 ctl_line(void)
 {
-	struct pollfd	 pfd;
-	char		*nl, *line;
-	ssize_t		 n;
-	int		 r;
+	struct pollfd pfd;
+	char *nl, *line;
+	ssize_t n;
+	int r;
 
 	for (;;) {
 		nl = memchr(conn.buf + conn.off, '\n', conn.len - conn.off);
@@ -247,7 +245,7 @@ split(char *line, char **f)
 			continue;
 		*line = '\0';
 		if (n == FIELDS_MAX)
-			return n + 1;	/* too many: the caller's count check fails */
+			return n + 1; /* too many: the caller's count check fails */
 		f[n++] = line + 1;
 	}
 	return n;
@@ -256,8 +254,8 @@ split(char *line, char **f)
 static long long
 num(const char *s, const char *what)
 {
-	const char	*e = NULL;
-	long long	 v = strtonum(s, 0, LLONG_MAX, &e);
+	const char *e = NULL;
+	long long v = strtonum(s, 0, LLONG_MAX, &e);
 
 	if (e != NULL)
 		die(EX_PROTOCOL, "bad %s in the answer: \"%.40s\"", what, s);
@@ -286,8 +284,8 @@ dur(long long s, char *buf, size_t len)
 static const char *
 stamp(long long t, char *buf, size_t len)
 {
-	time_t		tt = (time_t)t;
-	struct tm	tm;
+	time_t tt = (time_t)t;
+	struct tm tm;
 
 	localtime_r(&tt, &tm);
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S %z", &tm);
@@ -298,8 +296,8 @@ stamp(long long t, char *buf, size_t len)
 static void
 jstr(struct json *j, const char *key, const char *s)
 {
-	char	*c;
-	size_t	 i;
+	char *c;
+	size_t i;
 
 	if (s == NULL || smtp_utf8_valid(s, strlen(s))) {
 		json_str(j, key, s);
@@ -367,21 +365,23 @@ msg_json(struct json *j, const struct msg *m, bool headers)
 static void
 msg_postfix(const struct msg *m)
 {
-	char		 id[QUEUE_ID_LEN + 2], date[32];
-	const char	*last = NULL;
-	time_t		 t = (time_t)m->arrival;
-	struct tm	 tm;
-	size_t		 i, tl;
+	char id[QUEUE_ID_LEN + 2], date[32];
+	const char *last = NULL;
+	time_t t = (time_t)m->arrival;
+	struct tm tm;
+	size_t i, tl;
 
-	snprintf(id, sizeof(id), "%s%s", m->id, strcmp(m->state, "active") == 0 ? "*" :
-	    strcmp(m->state, "held") == 0 ? "!" : "");
+	snprintf(id, sizeof(id), "%s%s", m->id,
+	    strcmp(m->state, "active") == 0     ? "*"
+		: strcmp(m->state, "held") == 0 ? "!"
+						: "");
 	localtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);	/* asctime's */
+	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm); /* asctime's */
 	printf("%-17s %8lld %19.19s %s\n", id, m->size, date,
 	    m->from[0] != '\0' ? m->from : "MAILER-DAEMON");
 	for (i = 0; i < m->nr; i++) {
 		if (strcmp(m->r[i].state, "pending") != 0)
-			continue;	/* mailq shows what is still to be delivered */
+			continue; /* mailq shows what is still to be delivered */
 		if (m->r[i].text[0] != '\0' && (last == NULL || strcmp(last, m->r[i].text) != 0)) {
 			tl = strlen(m->r[i].text);
 			printf("%*s(%s)\n", tl < 76 ? (int)(76 - tl) : 0, "", m->r[i].text);
@@ -395,8 +395,8 @@ msg_postfix(const struct msg *m)
 static void
 msg_text(const struct msg *m)
 {
-	char	age[32], next[32];
-	size_t	i;
+	char age[32], next[32];
+	size_t i;
 
 	if (m->next == 0)
 		strlcpy(next, "-", sizeof(next));
@@ -410,8 +410,8 @@ msg_text(const struct msg *m)
 	for (i = 0; i < m->nr; i++) {
 		printf("    %-9s  %s", m->r[i].state, m->r[i].addr);
 		if (m->r[i].dsn[0] != '\0' || m->r[i].text[0] != '\0')
-			printf("  (%s%s%s)", m->r[i].dsn, m->r[i].dsn[0] && m->r[i].text[0] ?
-			    " " : "", m->r[i].text);
+			printf("  (%s%s%s)", m->r[i].dsn,
+			    m->r[i].dsn[0] && m->r[i].text[0] ? " " : "", m->r[i].text);
 		printf("\n");
 	}
 }
@@ -419,8 +419,8 @@ msg_text(const struct msg *m)
 static void
 msg_show_text(const struct msg *m)
 {
-	char	a[64], b[64], d[32];
-	size_t	i;
+	char a[64], b[64], d[32];
+	size_t i;
 
 	printf("id         %s\n", m->id);
 	printf("state      %s\n", m->state);
@@ -437,8 +437,8 @@ msg_show_text(const struct msg *m)
 	for (i = 0; i < m->nr; i++) {
 		printf("recipient  <%s> %s", m->r[i].addr, m->r[i].state);
 		if (m->r[i].dsn[0] != '\0' || m->r[i].text[0] != '\0')
-			printf(" (%s%s%s)", m->r[i].dsn, m->r[i].dsn[0] && m->r[i].text[0] ?
-			    " " : "", m->r[i].text);
+			printf(" (%s%s%s)", m->r[i].dsn,
+			    m->r[i].dsn[0] && m->r[i].text[0] ? " " : "", m->r[i].text);
 		printf("\n");
 	}
 	printf("\n");
@@ -468,10 +468,10 @@ msg_clear(struct msg *m)
 /* --- commands ------------------------------------------------------------------------ */
 
 struct listing {
-	struct json	j;
-	unsigned long	n;
-	long long	bytes;
-	bool		show;
+	struct json j;
+	unsigned long n;
+	long long bytes;
+	bool show;
 };
 
 static void
@@ -503,10 +503,10 @@ emit(struct listing *l, struct msg *m)
 static int
 do_listing(bool show)
 {
-	struct listing	 l;
-	struct msg	 m;
-	char		*line, *f[FIELDS_MAX + 1];
-	int		 nf;
+	struct listing l;
+	struct msg m;
+	char *line, *f[FIELDS_MAX + 1];
+	int nf;
 
 	memset(&l, 0, sizeof(l));
 	memset(&m, 0, sizeof(m));
@@ -565,8 +565,7 @@ do_listing(bool show)
 		else if (l.n == 0)
 			printf("Queue is empty\n");
 		else
-			printf("-- %lu message%s, %lld bytes\n", l.n, l.n == 1 ? "" : "s",
-			    l.bytes);
+			printf("-- %lu message%s, %lld bytes\n", l.n, l.n == 1 ? "" : "s", l.bytes);
 	}
 	return EX_OK;
 }
@@ -574,10 +573,10 @@ do_listing(bool show)
 static int
 do_status(void)
 {
-	struct json	 j;
-	char		*line, *f[FIELDS_MAX + 1];
-	const char	*e;
-	long long	 v;
+	struct json j;
+	char *line, *f[FIELDS_MAX + 1];
+	const char *e;
+	long long v;
 
 	if (jflag) {
 		json_init(&j, stdout);
@@ -605,8 +604,8 @@ do_status(void)
 static void
 load_conf(struct conf *c, const char *given)
 {
-	char		 err[CONF_LINE_MAX + 256];
-	const char	*used;
+	char err[CONF_LINE_MAX + 256];
+	const char *used;
 
 	if (conf_load_client(c, given, &used, err, sizeof(err)) == -1)
 		die(EX_CONFIG, "%s", err);
@@ -615,13 +614,13 @@ load_conf(struct conf *c, const char *given)
 int
 main(int argc, char **argv)
 {
-	static struct conf	 conf;
-	const char		*cpath = NULL, *arg = NULL;
-	char			 req[64], *line, *rest;
-	size_t			 i;
-	int			 ch, nargs;
-	enum cmd		 cmd;
-	struct json		 j;
+	static struct conf conf;
+	const char *cpath = NULL, *arg = NULL;
+	char req[64], *line, *rest;
+	size_t i;
+	int ch, nargs;
+	enum cmd cmd;
+	struct json j;
 
 	while ((ch = getopt(argc, argv, "+c:hjp")) != -1) {
 		switch (ch) {
@@ -650,8 +649,8 @@ main(int argc, char **argv)
 	cmd = cmds[i].cmd;
 	nargs = argc - 1;
 	if (nargs < cmds[i].minargs || nargs > cmds[i].maxargs)
-		usage(cmds[i].maxargs == 0 ? "this command takes no argument" :
-		    "wrong number of arguments");
+		usage(cmds[i].maxargs == 0 ? "this command takes no argument"
+					   : "wrong number of arguments");
 	if (nargs == 1) {
 		arg = argv[1];
 		if (!queue_id_valid(arg))
@@ -668,8 +667,8 @@ main(int argc, char **argv)
 	if (line == NULL)
 		die(EX_PROTOCOL, "mxd closed the connection without an answer");
 	/* "OK", "OK N", "ERR reason": the separator may be a space or a TAB. */
-	if (strncmp(line, "ERR", 3) == 0 && (line[3] == '\0' || line[3] == ' ' ||
-	    line[3] == '\t')) {
+	if (strncmp(line, "ERR", 3) == 0 &&
+	    (line[3] == '\0' || line[3] == ' ' || line[3] == '\t')) {
 		rest = line[3] != '\0' ? line + 4 : line + 3;
 		if (jflag) {
 			json_init(&j, stdout);
@@ -711,8 +710,10 @@ main(int argc, char **argv)
 		if (jflag)
 			printf("{\"ok\":true}\n");
 		else
-			printf("%s: %s\n", arg, cmd == C_DELETE ? "deleted" : cmd == C_HOLD ?
-			    "held" : "released");
+			printf("%s: %s\n", arg,
+			    cmd == C_DELETE     ? "deleted"
+				: cmd == C_HOLD ? "held"
+						: "released");
 		break;
 	}
 	if (fflush(stdout) == EOF || ferror(stdout))

@@ -31,28 +31,28 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-#define CTL_LINE_MAX	512
-#define CTL_CONN_MAX	16
-#define CTL_CONN_ADMIN	4		/* slots only root and the mail user may take */
-#define CTL_CONN_UID	2		/* connections at once per other user */
-#define CTL_TIMEOUT_MS	10000
-#define CTL_REQUEST_MS	2000		/* for the request line */
-#define CTL_HEADERS_MAX	200
+#define CTL_LINE_MAX    512
+#define CTL_CONN_MAX    16
+#define CTL_CONN_ADMIN  4 /* slots only root and the mail user may take */
+#define CTL_CONN_UID    2 /* connections at once per other user */
+#define CTL_TIMEOUT_MS  10000
+#define CTL_REQUEST_MS  2000 /* for the request line */
+#define CTL_HEADERS_MAX 200
 
 struct ctl_conn {
-	struct qmgr	*q;
-	int		 fd;
-	uid_t		 uid;
-	struct ev_io	 io;
-	struct ev_timer	 timer;
-	char		 line[CTL_LINE_MAX + 1];
-	size_t		 len;
-	char		*out;		/* the answer, from open_memstream */
-	size_t		 outlen, off;
+	struct qmgr *q;
+	int fd;
+	uid_t uid;
+	struct ev_io io;
+	struct ev_timer timer;
+	char line[CTL_LINE_MAX + 1];
+	size_t len;
+	char *out; /* the answer, from open_memstream */
+	size_t outlen, off;
 };
 
 static unsigned ctl_nconn;
-static struct ctl_conn *ctl_conns[CTL_CONN_MAX];	/* who is connected, for the limits */
+static struct ctl_conn *ctl_conns[CTL_CONN_MAX]; /* who is connected, for the limits */
 
 static bool
 ctl_room(uid_t uid)
@@ -108,7 +108,10 @@ ctl_message(FILE *f, struct qmsg *m)
 		return -1;
 	}
 	fprintf(f, "M\t%s\t%llu\t%lld\t%s\t", m->id, (unsigned long long)env.size,
-	    (long long)m->arrival, m->held ? "held" : m->next_try != 0 ? "deferred" : "active");
+	    (long long)m->arrival,
+	    m->held                ? "held"
+		: m->next_try != 0 ? "deferred"
+				   : "active");
 	ctl_field(f, env.from);
 	fprintf(f, "\t%u\t%lld\n", m->attempts, (long long)m->next_try);
 	for (size_t i = 0; i < m->nrcpt; i++) {
@@ -128,16 +131,16 @@ ctl_message(FILE *f, struct qmsg *m)
 
 /* The header section, one "H" line per stored line. */
 struct hdr_out {
-	FILE	*f;
-	bool	 bol, done;
+	FILE *f;
+	bool bol, done;
 	unsigned lines;
 };
 
 static int
 ctl_hdr_data(void *arg, const void *p, size_t n)
 {
-	struct hdr_out	*h = arg;
-	const char	*s = p;
+	struct hdr_out *h = arg;
+	const char *s = p;
 
 	for (size_t i = 0; i < n && !h->done; i++) {
 		if (h->bol) {
@@ -157,7 +160,7 @@ ctl_hdr_data(void *arg, const void *p, size_t n)
 			fputc((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i], h->f);
 		}
 	}
-	return h->done ? -1 : 0;	/* stop reading at the end of the header section */
+	return h->done ? -1 : 0; /* stop reading at the end of the header section */
 }
 
 static int
@@ -174,20 +177,20 @@ qmsg_arrival_cmp(const void *a, const void *b)
 static void
 ctl_queue(struct qmgr *q, FILE *f)
 {
-	struct qmsg	*m, **v;
-	size_t		 n = 0, i = 0;
+	struct qmsg *m, **v;
+	size_t n = 0, i = 0;
 
 	RB_FOREACH(m, qmsgs, &q->msgs)
-		if (m->committed)
-			n++;
+	if (m->committed)
+		n++;
 	v = calloc(n > 0 ? n : 1, sizeof(*v));
 	if (v == NULL) {
 		fputs("ERR out of memory\n", f);
 		return;
 	}
 	RB_FOREACH(m, qmsgs, &q->msgs)
-		if (m->committed)
-			v[i++] = m;
+	if (m->committed)
+		v[i++] = m;
 	qsort(v, n, sizeof(*v), qmsg_arrival_cmp);
 	fputs("OK\n", f);
 	for (i = 0; i < n; i++)
@@ -198,11 +201,12 @@ ctl_queue(struct qmgr *q, FILE *f)
 static void
 ctl_status(struct qmgr *q, FILE *f)
 {
-	struct qmsg	*m;
-	unsigned	 total = 0, active = 0, deferred = 0, held = 0;
-	time_t		 oldest = 0, now = time(NULL);
+	struct qmsg *m;
+	unsigned total = 0, active = 0, deferred = 0, held = 0;
+	time_t oldest = 0, now = time(NULL);
 
-	RB_FOREACH(m, qmsgs, &q->msgs) {
+	RB_FOREACH(m, qmsgs, &q->msgs)
+	{
 		if (!m->committed)
 			continue;
 		total++;
@@ -215,13 +219,16 @@ ctl_status(struct qmgr *q, FILE *f)
 		if (oldest == 0 || m->arrival < oldest)
 			oldest = m->arrival;
 	}
-	fprintf(f, "OK\nS\tmessages\t%u\nS\tactive\t%u\nS\tdeferred\t%u\nS\theld\t%u\n"
-	    "S\toldest_age\t%lld\n", total, active, deferred, held,
+	fprintf(f,
+	    "OK\nS\tmessages\t%u\nS\tactive\t%u\nS\tdeferred\t%u\nS\theld\t%u\n"
+	    "S\toldest_age\t%lld\n",
+	    total, active, deferred, held,
 	    (long long)(oldest != 0 && now > oldest ? now - oldest : 0));
-	fprintf(f, "S\treceived_1h\t%u\nS\tdelivered_1h\t%u\nS\tdeferred_1h\t%u\n"
-	    "S\tbounced_1h\t%u\n", qmgr_count_hour(q, QSTAT_RECEIVED),
-	    qmgr_count_hour(q, QSTAT_DELIVERED), qmgr_count_hour(q, QSTAT_DEFERRED),
-	    qmgr_count_hour(q, QSTAT_BOUNCED));
+	fprintf(f,
+	    "S\treceived_1h\t%u\nS\tdelivered_1h\t%u\nS\tdeferred_1h\t%u\n"
+	    "S\tbounced_1h\t%u\n",
+	    qmgr_count_hour(q, QSTAT_RECEIVED), qmgr_count_hour(q, QSTAT_DELIVERED),
+	    qmgr_count_hour(q, QSTAT_DEFERRED), qmgr_count_hour(q, QSTAT_BOUNCED));
 }
 
 /* Tries a message now: its next try becomes now. */
@@ -238,10 +245,10 @@ ctl_flush_one(struct qmgr *q, struct qmsg *m)
 static void
 ctl_exec(struct ctl_conn *c, FILE *f)
 {
-	struct qmgr	*q = c->q;
-	struct qmsg	*m = NULL;
-	char		*cmd = c->line, *arg;
-	bool		 admin = c->uid == 0 || c->uid == geteuid();
+	struct qmgr *q = c->q;
+	struct qmsg *m = NULL;
+	char *cmd = c->line, *arg;
+	bool admin = c->uid == 0 || c->uid == geteuid();
 
 	arg = strchr(cmd, ' ');
 	if (arg != NULL)
@@ -260,7 +267,7 @@ ctl_exec(struct ctl_conn *c, FILE *f)
 		if (!admin)
 			goto perm;
 		RB_FOREACH(m, qmsgs, &q->msgs)
-			n += ctl_flush_one(q, m);
+		n += ctl_flush_one(q, m);
 		fprintf(f, "OK\t%u\n", n);
 		log_info("flush of the whole queue by uid %u: %u messages", (unsigned)c->uid, n);
 		qmgr_dispatch(q);
@@ -268,7 +275,8 @@ ctl_exec(struct ctl_conn *c, FILE *f)
 	}
 	if (arg == NULL || !queue_id_valid(arg)) {
 		fputs("ERR usage: queue | status | show ID | flush [ID] | delete ID | hold ID | "
-		    "release ID\n", f);
+		      "release ID\n",
+		    f);
 		return;
 	}
 	if (strcmp(cmd, "show") != 0 && strcmp(cmd, "flush") != 0 && strcmp(cmd, "hold") != 0 &&
@@ -285,8 +293,8 @@ ctl_exec(struct ctl_conn *c, FILE *f)
 		return;
 	}
 	if (strcmp(cmd, "show") == 0) {
-		struct hdr_out		h = { f, true, false, 0 };
-		struct queue_env	env;
+		struct hdr_out h = {f, true, false, 0};
+		struct queue_env env;
 
 		if (!m->loaded) {
 			fputs("ERR message not readable\n", f);
@@ -296,7 +304,7 @@ ctl_exec(struct ctl_conn *c, FILE *f)
 		(void)ctl_message(f, m);
 		memset(&env, 0, sizeof(env));
 		(void)queue_file_read(m->fd, &env, ctl_hdr_data, &h);
-		queue_env_clear(&env);	/* the recipients it read along the way */
+		queue_env_clear(&env); /* the recipients it read along the way */
 		return;
 	}
 	if (strcmp(cmd, "flush") == 0) {
@@ -354,9 +362,9 @@ ctl_answer(struct ctl_conn *c)
 static void
 ctl_io_cb(struct ev_io *io, int events, void *arg)
 {
-	struct ctl_conn	*c = arg;
-	ssize_t		 r;
-	char		*nl;
+	struct ctl_conn *c = arg;
+	ssize_t r;
+	char *nl;
 
 	(void)io;
 	if (c->out != NULL) {
@@ -381,7 +389,7 @@ ctl_io_cb(struct ev_io *io, int events, void *arg)
 	nl = memchr(c->line, '\n', c->len);
 	if (nl == NULL) {
 		if (c->len == CTL_LINE_MAX)
-			ctl_close(c);	/* no command is that long */
+			ctl_close(c); /* no command is that long */
 		return;
 	}
 	*nl = '\0';
@@ -402,11 +410,11 @@ ctl_timeout(struct ev_timer *t, void *arg)
 static void
 ctl_accept(struct ev_io *io, int events, void *arg)
 {
-	struct qmgr	*q = arg;
-	struct ctl_conn	*c;
-	struct ucred	 cr;
-	socklen_t	 crlen = sizeof(cr);
-	int		 fd;
+	struct qmgr *q = arg;
+	struct ctl_conn *c;
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	int fd;
 
 	(void)io;
 	(void)events;
@@ -437,7 +445,7 @@ void
 ctl_init(struct qmgr *q)
 {
 	struct sockaddr_un sun;
-	int		   n;
+	int n;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -449,8 +457,7 @@ ctl_init(struct qmgr *q)
 	}
 	(void)unlinkat(q->spooldir, "control", 0);
 	q->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (q->ctl_fd == -1 ||
-	    bind(q->ctl_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	if (q->ctl_fd == -1 || bind(q->ctl_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    fchmodat(q->spooldir, "control", 0666, 0) == -1 || listen(q->ctl_fd, 16) == -1) {
 		log_warn("%s: control socket", sun.sun_path);
 		if (q->ctl_fd != -1)

@@ -59,25 +59,25 @@
 #include "util/log.h"
 
 #define LOCAL_TARGETS_MAX 64
-#define LOCAL_SENT_MAX	  (LOCAL_TARGETS_MAX * IPC_RCPT_MAX)
-#define LMTP_TIMEOUT	  300
+#define LOCAL_SENT_MAX    (LOCAL_TARGETS_MAX * IPC_RCPT_MAX)
+#define LMTP_TIMEOUT      300
 
 enum target_kind { TARGET_LOCAL, TARGET_REMOTE, TARGET_BAD };
 
 /* A remote target forwarded in this job, and the copy that carries it. */
 struct local_sent {
-	char	addr[SMTP_ADDR_MAX + 1];
-	char	as[64];			/* "maildrop/NAME", as forward() writes it */
+	char addr[SMTP_ADDR_MAX + 1];
+	char as[64]; /* "maildrop/NAME", as forward() writes it */
 };
 
 struct local {
-	struct mxd		*mxd;
-	struct conf		*conf;
-	struct alias_map	*aliases;
-	char			 targets[LOCAL_TARGETS_MAX][SMTP_ADDR_MAX + 1];
-	uint8_t			 kind[LOCAL_TARGETS_MAX];	/* enum target_kind */
-	struct local_sent	*sent;		/* this job's, emptied by local_request */
-	size_t			 nsent, sentcap;
+	struct mxd *mxd;
+	struct conf *conf;
+	struct alias_map *aliases;
+	char targets[LOCAL_TARGETS_MAX][SMTP_ADDR_MAX + 1];
+	uint8_t kind[LOCAL_TARGETS_MAX]; /* enum target_kind */
+	struct local_sent *sent;         /* this job's, emptied by local_request */
+	size_t nsent, sentcap;
 };
 
 static void
@@ -95,8 +95,7 @@ result_set(struct ipc_rcpt_result *r, const struct deliver_result *d)
 }
 
 static void __attribute__((format(printf, 4, 5)))
-result(struct deliver_result *r, enum deliver_status status, const char *dsn,
-    const char *fmt, ...)
+result(struct deliver_result *r, enum deliver_status status, const char *dsn, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -116,12 +115,11 @@ status_word(enum deliver_status s)
 
 /* Postfix's line for one target of an alias. */
 static void
-log_target(const struct queue_env *env, const char *to, const char *orig,
-    const struct deliver_result *r)
+log_target(
+    const struct queue_env *env, const char *to, const char *orig, const struct deliver_result *r)
 {
 	log_info("%s: to=<%s>, orig_to=<%s>, relay=local, delay=%.2f, dsn=%s, status=%s (%s)",
-	    env->id, to, orig, clock_since(env->arrival), r->dsn, status_word(r->status),
-	    r->text);
+	    env->id, to, orig, clock_since(env->arrival), r->dsn, status_word(r->status), r->text);
 }
 
 static bool
@@ -138,9 +136,9 @@ static void
 deliver_one(struct local *l, int fd, const struct queue_env *env, const char *addr,
     struct deliver_result *res, bool redelivery)
 {
-	char		 local[SMTP_ADDR_MAX + 1];
-	const char	*at = strrchr(addr, '@');
-	const char	*one[1] = { addr };
+	char local[SMTP_ADDR_MAX + 1];
+	const char *at = strrchr(addr, '@');
+	const char *one[1] = {addr};
 
 	memset(res, 0, sizeof(*res));
 	if (at == NULL || !conf_is_local_domain(l->conf, at + 1)) {
@@ -149,8 +147,8 @@ deliver_one(struct local *l, int fd, const struct queue_env *env, const char *ad
 		return;
 	}
 	if (l->conf->lmtp[0] != '\0') {
-		(void)lmtp_deliver(l->conf->lmtp, l->conf->hostname, fd, env, one, 1, res,
-		    LMTP_TIMEOUT);
+		(void)lmtp_deliver(
+		    l->conf->lmtp, l->conf->hostname, fd, env, one, 1, res, LMTP_TIMEOUT);
 		return;
 	}
 	strlcpy(local, addr, sizeof(local));
@@ -167,7 +165,7 @@ loop_data(void *arg, const void *p, size_t n)
 	struct queue_dt *dt = arg;
 
 	queue_dt_feed(dt, p, n);
-	return dt->done ? -1 : 0;	/* the header section is all it needs */
+	return dt->done ? -1 : 0; /* the header section is all it needs */
 }
 
 /*
@@ -177,9 +175,9 @@ loop_data(void *arg, const void *p, size_t n)
 static int
 forward_loop(int fd, const char *addr)
 {
-	struct queue_dt		dt;
-	struct queue_env	scratch;
-	enum queue_read_res	rr;
+	struct queue_dt dt;
+	struct queue_env scratch;
+	enum queue_read_res rr;
 
 	queue_dt_init(&dt, addr);
 	rr = queue_file_read(fd, &scratch, loop_data, &dt);
@@ -192,7 +190,7 @@ forward_loop(int fd, const char *addr)
 static int
 forward_data(void *arg, const void *p, size_t n)
 {
-	queue_drop_data(arg, p, n);	/* a write error is sticky: the commit reports it */
+	queue_drop_data(arg, p, n); /* a write error is sticky: the commit reports it */
 	return 0;
 }
 
@@ -251,22 +249,22 @@ forward(struct local *l, int fd, const struct queue_env *env, const struct queue
     char *const *to, size_t nto, bool transparent, struct deliver_result *res, char *as,
     size_t aslen)
 {
-	struct queue_env	 fe, scratch;
-	struct queue_drop	*d;
-	enum queue_drop_res	 dr;
-	enum queue_read_res	 rr;
-	char			 orcpt[sizeof(rcpt->orcpt)], dt[SMTP_ADDR_MAX + 32];
-	char			 name[QUEUE_ID_LEN + 1], err[512];
-	const char		*why;
-	unsigned		 notify = transparent ? rcpt->notify : forward_notify(rcpt->notify);
-	size_t			 i;
-	int			 k;
+	struct queue_env fe, scratch;
+	struct queue_drop *d;
+	enum queue_drop_res dr;
+	enum queue_read_res rr;
+	char orcpt[sizeof(rcpt->orcpt)], dt[SMTP_ADDR_MAX + 32];
+	char name[QUEUE_ID_LEN + 1], err[512];
+	const char *why;
+	unsigned notify = transparent ? rcpt->notify : forward_notify(rcpt->notify);
+	size_t i;
+	int k;
 
 	/* Our Delivered-To goes on top (RFC 9228 §4): the loop check of the next pass. */
 	k = snprintf(dt, sizeof(dt), "Delivered-To: %s\r\n", rcpt->addr);
 	for (i = 0; rcpt->addr[i] != '\0'; i++)
 		if ((unsigned char)rcpt->addr[i] < 0x20 || rcpt->addr[i] == 0x7f)
-			k = -1;		/* header injection: smtpd never lets one through */
+			k = -1; /* header injection: smtpd never lets one through */
 	if (k < 0 || (size_t)k >= sizeof(dt)) {
 		result(res, DELIVER_PERM, "5.1.3", "cannot forward: bad recipient address");
 		return;
@@ -346,15 +344,16 @@ sent_add(struct local *l, char *const *to, size_t n, const char *as)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (l->nsent == l->sentcap) {
-			size_t	 cap = l->sentcap ? l->sentcap * 2 : 16;
-			void	*p;
+			size_t cap = l->sentcap ? l->sentcap * 2 : 16;
+			void *p;
 
 			if (cap > LOCAL_SENT_MAX)
 				cap = LOCAL_SENT_MAX;
 			p = cap > l->sentcap ? reallocarray(l->sent, cap, sizeof(*l->sent)) : NULL;
 			if (p == NULL) {
 				log_warnx("duplicate filter full: later copies of %s are forwarded "
-				    "again", to[i]);
+					  "again",
+				    to[i]);
 				return;
 			}
 			l->sent = p;
@@ -369,18 +368,18 @@ sent_add(struct local *l, char *const *to, size_t n, const char *as)
 /* --- one recipient ---------------------------------------------------------------------- */
 
 static void
-deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
-    const struct queue_rcpt *rcpt, struct deliver_result *res, bool redelivery)
+deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const struct queue_rcpt *rcpt,
+    struct deliver_result *res, bool redelivery)
 {
-	char			 lp[SMTP_ADDR_MAX + 1], dom[SMTP_DOMAIN_MAX + 1];
-	char			 full[SMTP_ADDR_MAX + 1], as[64], more[96];
-	char			*remote[LOCAL_TARGETS_MAX];
-	const char		*addr = rcpt->addr, *at = strrchr(addr, '@');
-	const char		*dupof = NULL, *dupas = NULL, *shown, *prev;
-	size_t			 n = 0, nremote = 0, nlocal = 0, ndup = 0, nsent, k;
-	struct deliver_result	 r, temp, perm, fwd;
-	bool			 is_temp = false;
-	int			 fl;
+	char lp[SMTP_ADDR_MAX + 1], dom[SMTP_DOMAIN_MAX + 1];
+	char full[SMTP_ADDR_MAX + 1], as[64], more[96];
+	char *remote[LOCAL_TARGETS_MAX];
+	const char *addr = rcpt->addr, *at = strrchr(addr, '@');
+	const char *dupof = NULL, *dupas = NULL, *shown, *prev;
+	size_t n = 0, nremote = 0, nlocal = 0, ndup = 0, nsent, k;
+	struct deliver_result r, temp, perm, fwd;
+	bool is_temp = false;
+	int fl;
 
 	if (at == NULL) {
 		result(res, DELIVER_PERM, "5.1.3", "bad recipient address");
@@ -465,8 +464,8 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
 				remote[k++] = remote[i];
 				continue;
 			}
-			result(&r, DELIVER_OK, "2.0.0", "duplicate of the copy forwarded as %s",
-			    prev);
+			result(
+			    &r, DELIVER_OK, "2.0.0", "duplicate of the copy forwarded as %s", prev);
 			log_target(env, remote[i], addr, &r);
 			if (ndup++ == 0) {
 				dupof = remote[i];
@@ -477,7 +476,8 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
 	}
 	if (nremote > 0) {
 		if (is_temp)
-			result(&fwd, DELIVER_TEMP, temp.dsn, "not forwarded before the local "
+			result(&fwd, DELIVER_TEMP, temp.dsn,
+			    "not forwarded before the local "
 			    "targets are delivered");
 		else
 			forward(l, fd, env, rcpt, remote, nremote, n == 1, &fwd, as, sizeof(as));
@@ -510,8 +510,10 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
 		result(res, DELIVER_OK, "2.0.0", "forwarded to %zu remote targets as %s%s", nsent,
 		    shown, more);
 	else if (nsent > 0)
-		result(res, DELIVER_OK, "2.0.0", "delivered to %zu local and forwarded to %zu "
-		    "remote alias targets as %s%s", nlocal, nsent, shown, more);
+		result(res, DELIVER_OK, "2.0.0",
+		    "delivered to %zu local and forwarded to %zu "
+		    "remote alias targets as %s%s",
+		    nlocal, nsent, shown, more);
 	else if (nlocal > 0)
 		result(res, DELIVER_OK, "2.0.0", "delivered to alias targets");
 	else
@@ -530,19 +532,19 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env,
 static void
 local_request(struct local *l, int qsock, const struct ipc_deliver *d, int fd)
 {
-	struct ipc_delivered	*out;
-	struct queue_env	 env;
-	struct deliver_result	 res;
-	enum queue_read_res	 rr;
+	struct ipc_delivered *out;
+	struct queue_env env;
+	struct deliver_result res;
+	enum queue_read_res rr;
 
 	out = calloc(1, sizeof(*out));
 	if (out == NULL)
 		fatal("calloc");
 	strlcpy(out->id, d->id, sizeof(out->id));
-	l->nsent = 0;		/* the duplicate filter is per job */
+	l->nsent = 0; /* the duplicate filter is per job */
 	memset(&env, 0, sizeof(env));
-	rr = lseek(fd, 0, SEEK_SET) == -1 ? QUEUE_READ_IOERR : queue_file_read(fd, &env, NULL,
-	    NULL);
+	rr =
+	    lseek(fd, 0, SEEK_SET) == -1 ? QUEUE_READ_IOERR : queue_file_read(fd, &env, NULL, NULL);
 	for (uint32_t i = 0; i < d->n && i < IPC_RCPT_MAX; i++) {
 		struct ipc_rcpt_result *r = &out->r[out->n++];
 
@@ -582,8 +584,8 @@ local_on_term(int signo)
 static void
 local_reload_aliases(struct local *l)
 {
-	struct alias_map	*map;
-	char			 err[512];
+	struct alias_map *map;
+	char err[512];
 
 	local_reload = 0;
 	if (l->conf->aliases[0] == '\0')
@@ -601,11 +603,11 @@ local_reload_aliases(struct local *l)
 int
 local_main(struct mxd *mxd, int qsock)
 {
-	sigset_t	 waitmask;
-	struct local	 l;
-	struct ipc_msg	*m;
-	char		 err[512];
-	int		 r;
+	sigset_t waitmask;
+	struct local l;
+	struct ipc_msg *m;
+	char err[512];
+	int r;
 
 	memset(&l, 0, sizeof(l));
 	l.mxd = mxd;
@@ -625,7 +627,7 @@ local_main(struct mxd *mxd, int qsock)
 		if (local_reload)
 			local_reload_aliases(&l);
 		if ((r = mxd_worker_next(qsock, m, NULL, &waitmask)) == -1)
-			break;		/* the queue manager is gone: so are we */
+			break; /* the queue manager is gone: so are we */
 		if (r == 0)
 			continue;
 		local_request(&l, qsock, (const struct ipc_deliver *)m->data, m->fd);

@@ -40,10 +40,9 @@
 #include "util/log.h"
 
 enum { W_LOCAL, W_QMGR, W_SMTPD, W_N };
-static const char *const worker_names[W_N] = { "local", "queue", "smtpd" };
+static const char *const worker_names[W_N] = {"local", "queue", "smtpd"};
 
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr, "usage: mxd [-t] [-c file]\n");
 	exit(EX_USAGE);
@@ -67,8 +66,8 @@ mxd_drop_privileges(const struct mxd *mxd, const char *chroot_dir)
 static int
 demo_conf(struct mxd *mxd, char *err, size_t errlen)
 {
-	char	text[2048], base[256];
-	int	n;
+	char text[2048], base[256];
+	int n;
 
 	(void)snprintf(base, sizeof(base), "/tmp/mxd-demo-%u", (unsigned)getuid());
 	/* Traversable, so the demo user (nobody, under root) reaches its spool below. */
@@ -87,7 +86,9 @@ demo_conf(struct mxd *mxd, char *err, size_t errlen)
 	    "user = %s\n",
 	    base, base,
 	    /* As root the demo drops to nobody; otherwise it runs as the invoking user. */
-	    getuid() == 0 ? "nobody" : getpwuid(getuid()) ? getpwuid(getuid())->pw_name : "nobody");
+	    getuid() == 0            ? "nobody"
+		: getpwuid(getuid()) ? getpwuid(getuid())->pw_name
+				     : "nobody");
 	if (n < 0 || (size_t)n >= sizeof(text)) {
 		(void)snprintf(err, errlen, "demo configuration too long");
 		return -1;
@@ -99,8 +100,8 @@ demo_conf(struct mxd *mxd, char *err, size_t errlen)
 static void
 make_dir(const struct mxd *mxd, const char *path, mode_t mode)
 {
-	struct stat	st;
-	int		fd;
+	struct stat st;
+	int fd;
 
 	if (mkdir(path, mode) == -1 && errno != EEXIST)
 		fatal("mkdir %s", path);
@@ -122,8 +123,8 @@ make_dir(const struct mxd *mxd, const char *path, mode_t mode)
 static void
 make_dirs(const struct mxd *mxd)
 {
-	const struct conf	*c = &mxd->conf;
-	char			 p[1100];
+	const struct conf *c = &mxd->conf;
+	char p[1100];
 
 	/* Traversable, not listable: others reach only control and maildrop/. */
 	make_dir(mxd, c->spool, 0711);
@@ -149,9 +150,9 @@ make_dirs(const struct mxd *mxd)
 static void
 bind_one(struct mxd *mxd, const struct net_addr *a, enum mxd_listen_kind kind)
 {
-	struct mxd_listener	*l = &mxd->listen[mxd->nlisten];
-	char			 s[NET_ADDR_STRLEN];
-	int			 on = 1;
+	struct mxd_listener *l = &mxd->listen[mxd->nlisten];
+	char s[NET_ADDR_STRLEN];
+	int on = 1;
 
 	l->fd = socket(net_addr_family(a), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd == -1)
@@ -167,7 +168,9 @@ bind_one(struct mxd *mxd, const struct net_addr *a, enum mxd_listen_kind kind)
 	l->addr = *a;
 	mxd->nlisten++;
 	log_info("listening on %s (%s)", net_addr_str(a, s, sizeof(s)),
-	    kind == MXD_L_MX ? "smtp" : kind == MXD_L_SUBMISSION ? "submission" : "submissions");
+	    kind == MXD_L_MX               ? "smtp"
+		: kind == MXD_L_SUBMISSION ? "submission"
+					   : "submissions");
 }
 
 static void
@@ -190,10 +193,10 @@ bind_all(struct mxd *mxd)
 static void
 sd_notify_msg(const char *msg)
 {
-	struct sockaddr_un	 sun;
-	const char		*path = getenv("NOTIFY_SOCKET");
-	size_t			 len;
-	int			 fd;
+	struct sockaddr_un sun;
+	const char *path = getenv("NOTIFY_SOCKET");
+	size_t len;
+	int fd;
 
 	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
 	    (len = strlen(path)) >= sizeof(sun.sun_path))
@@ -207,7 +210,7 @@ sd_notify_msg(const char *msg)
 	if (fd == -1)
 		return;
 	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun,
-	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) == -1)
+		(socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) == -1)
 		log_warn("sd_notify %s", msg);
 	close(fd);
 }
@@ -215,12 +218,12 @@ sd_notify_msg(const char *msg)
 void
 mxd_worker_signals(void (*handler)(int), sigset_t *waitmask)
 {
-	struct sigaction	sa;
-	sigset_t		block;
+	struct sigaction sa;
+	sigset_t block;
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = handler;	/* no SA_RESTART: ppoll returns EINTR */
+	sa.sa_handler = handler; /* no SA_RESTART: ppoll returns EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&block);
 	sigemptyset(waitmask);
@@ -234,12 +237,12 @@ mxd_worker_signals(void (*handler)(int), sigset_t *waitmask)
 }
 
 int
-mxd_worker_next(int qsock, struct ipc_msg *m, const struct timespec *timeout,
-    const sigset_t *waitmask)
+mxd_worker_next(
+    int qsock, struct ipc_msg *m, const struct timespec *timeout, const sigset_t *waitmask)
 {
-	struct pollfd	 pfd = { qsock, POLLIN, 0 };
+	struct pollfd pfd = {qsock, POLLIN, 0};
 	struct ipc_deliver *d;
-	int		 r;
+	int r;
 
 	r = ppoll(&pfd, 1, timeout, waitmask);
 	if (r == -1 && errno != EINTR)
@@ -264,8 +267,8 @@ mxd_worker_next(int qsock, struct ipc_msg *m, const struct timespec *timeout,
 static pid_t
 spawn(struct mxd *mxd, int w, int a, int b, const int *closefds, size_t nclose)
 {
-	pid_t	pid;
-	int	rc = 0;
+	pid_t pid;
+	int rc = 0;
 
 	pid = fork();
 	if (pid == -1)
@@ -318,14 +321,14 @@ stop_workers(pid_t *pids)
 int
 main(int argc, char *argv[])
 {
-	static struct mxd	 mxd;
-	struct passwd		*pw;
-	char			 err[1024];
-	const char		*path = NULL;
-	bool			 check = false;
-	int			 ch, sq[2], ql[2], rc = 0, sig;
-	pid_t			 pids[W_N], pid;
-	sigset_t		 set;
+	static struct mxd mxd;
+	struct passwd *pw;
+	char err[1024];
+	const char *path = NULL;
+	bool check = false;
+	int ch, sq[2], ql[2], rc = 0, sig;
+	pid_t pids[W_N], pid;
+	sigset_t set;
 
 	log_init("mxd", false);
 	while ((ch = getopt(argc, argv, "c:ht")) != -1) {
@@ -373,7 +376,7 @@ main(int argc, char *argv[])
 		mxd.gid = pw->pw_gid;
 	} else {
 		log_info("not started as root: every process runs as the invoking user "
-		    "(no privilege separation, no chroot)");
+			 "(no privilege separation, no chroot)");
 		mxd.uid = getuid();
 		mxd.gid = getgid();
 	}
@@ -381,7 +384,7 @@ main(int argc, char *argv[])
 	bind_all(&mxd);
 	if (path == NULL)
 		log_info("built-in demo configuration; try: swaks --server 127.0.0.1:2525 "
-		    "--to you@example.test  (mail lands in %s/example.test/you/new/)",
+			 "--to you@example.test  (mail lands in %s/example.test/you/new/)",
 		    mxd.conf.mailbox_root);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sq) == -1 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ql) == -1)
@@ -394,9 +397,9 @@ main(int argc, char *argv[])
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
 		fatal("sigprocmask");
 	{
-		int c_local[] = { sq[0], sq[1], ql[0] };
-		int c_qmgr[] = { sq[0], ql[1] };
-		int c_smtpd[] = { sq[1], ql[0], ql[1] };
+		int c_local[] = {sq[0], sq[1], ql[0]};
+		int c_qmgr[] = {sq[0], ql[1]};
+		int c_smtpd[] = {sq[1], ql[0], ql[1]};
 
 		pids[W_LOCAL] = spawn(&mxd, W_LOCAL, ql[1], -1, c_local, 3);
 		pids[W_QMGR] = spawn(&mxd, W_QMGR, sq[1], ql[0], c_qmgr, 2);
@@ -408,8 +411,8 @@ main(int argc, char *argv[])
 	close(ql[1]);
 	for (size_t i = 0; i < mxd.nlisten; i++)
 		close(mxd.listen[i].fd);
-	log_info("started (smtpd %d, queue %d, local %d)", (int)pids[W_SMTPD],
-	    (int)pids[W_QMGR], (int)pids[W_LOCAL]);
+	log_info("started (smtpd %d, queue %d, local %d)", (int)pids[W_SMTPD], (int)pids[W_QMGR],
+	    (int)pids[W_LOCAL]);
 	sd_notify_msg("READY=1");
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -430,7 +433,8 @@ main(int argc, char *argv[])
 						log_warnx("%s process %d exited (%s %d); stopping",
 						    worker_names[w], (int)pid,
 						    WIFSIGNALED(st) ? "signal" : "status",
-						    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+						    WIFSIGNALED(st) ? WTERMSIG(st)
+								    : WEXITSTATUS(st));
 						pids[w] = 0;
 						rc = 1;
 					}

@@ -36,13 +36,13 @@
 #include "mxd/qmgr.h"
 #include "util/log.h"
 
-#define PICKUP_SCAN_MS	30000
-#define PICKUP_BATCH	256		/* files per scan; the rest wait for the next */
+#define PICKUP_SCAN_MS 30000
+#define PICKUP_BATCH   256 /* files per scan; the rest wait for the next */
 
 struct pickup_copy {
-	struct queue_w	*w;
-	uint64_t	 left;		/* octets the message may still have */
-	bool		 too_big;
+	struct queue_w *w;
+	uint64_t left; /* octets the message may still have */
+	bool too_big;
 };
 
 /* Copies the message data into the new queue file, never more than max_message_size: the
@@ -79,15 +79,15 @@ pickup_reject(struct qmgr *q, const char *name, const char *why)
 static int
 pickup_one(struct qmgr *q, const char *name)
 {
-	struct queue_env	 env, scratch;
-	struct queue_w		*w;
-	struct pickup_copy	 copy;
-	struct qmsg		*m;
-	struct stat		 st;
-	enum queue_read_res	 r;
-	char			 id[QUEUE_ID_LEN + 1];
-	int			 fd;
-	bool			 trusted;
+	struct queue_env env, scratch;
+	struct queue_w *w;
+	struct pickup_copy copy;
+	struct qmsg *m;
+	struct stat st;
+	enum queue_read_res r;
+	char id[QUEUE_ID_LEN + 1];
+	int fd;
+	bool trusted;
 
 	fd = openat(q->dropdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1) {
@@ -95,11 +95,12 @@ pickup_one(struct qmgr *q, const char *name)
 			return 0;
 		/* A symbolic link or a file we may not read is the file's fault: refused. */
 		if (errno == ELOOP || errno == EACCES || errno == EPERM) {
-			pickup_reject(q, name, errno == ELOOP ? "a symbolic link" : strerror(errno));
+			pickup_reject(
+			    q, name, errno == ELOOP ? "a symbolic link" : strerror(errno));
 			return 0;
 		}
 		log_warn("maildrop/%s", name);
-		return -1;	/* EMFILE, ENOMEM, EIO, ...: ours, not the file's: try again later */
+		return -1; /* EMFILE, ENOMEM, EIO, ...: ours, not the file's: try again later */
 	}
 	if (fstat(fd, &st) == -1) {
 		log_warn("maildrop/%s: fstat", name);
@@ -112,8 +113,10 @@ pickup_one(struct qmgr *q, const char *name)
 	 * lower max_message_size or max_recipients since must not throw it away.
 	 */
 	trusted = st.st_uid == geteuid();
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || (!trusted &&
-	    (uint64_t)st.st_size > q->conf->max_message_size + (uint64_t)QUEUE_RCPT_MAX * 1024)) {
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (!trusted &&
+		(uint64_t)st.st_size >
+		    q->conf->max_message_size + (uint64_t)QUEUE_RCPT_MAX * 1024)) {
 		close(fd);
 		pickup_reject(q, name, "not a regular file of one link and bounded size");
 		return 0;
@@ -124,14 +127,14 @@ pickup_one(struct qmgr *q, const char *name)
 		log_warn("maildrop/%s: read", name);
 		queue_env_clear(&env);
 		close(fd);
-		return -1;	/* EIO or no memory: try again later */
+		return -1; /* EIO or no memory: try again later */
 	}
 	if (r != QUEUE_READ_OK || env.nrcpt == 0 ||
-	    (!trusted && env.nrcpt > q->conf->max_recipients) ||
-	    queue_drop_env_bad(&env) != NULL) {
-		const char *why = r != QUEUE_READ_OK ? "not a complete queue file" :
-		    env.nrcpt == 0 || env.nrcpt > q->conf->max_recipients ?
-		    "no or too many recipients" : queue_drop_env_bad(&env);
+	    (!trusted && env.nrcpt > q->conf->max_recipients) || queue_drop_env_bad(&env) != NULL) {
+		const char *why = r != QUEUE_READ_OK ? "not a complete queue file"
+		    : env.nrcpt == 0 || env.nrcpt > q->conf->max_recipients
+		    ? "no or too many recipients"
+		    : queue_drop_env_bad(&env);
 
 		queue_env_clear(&env);
 		close(fd);
@@ -171,12 +174,13 @@ pickup_one(struct qmgr *q, const char *name)
 		free(m);
 		if (r == QUEUE_READ_IOERR && !copy.too_big) {
 			log_warn("maildrop/%s: read", name);
-			goto fail;	/* try again later */
+			goto fail; /* try again later */
 		}
 		if (r != QUEUE_READ_OK) {
 			/* Changed under us, or too big now: it is not taken. */
-			pickup_reject(q, name, copy.too_big ? "larger than max_message_size" :
-			    "changed while it was read");
+			pickup_reject(q, name,
+			    copy.too_big ? "larger than max_message_size"
+					 : "changed while it was read");
 			free(w);
 			queue_env_clear(&env);
 			return 0;
@@ -184,7 +188,7 @@ pickup_one(struct qmgr *q, const char *name)
 		log_warn("maildrop/%s: copying into the queue", name);
 		goto fail;
 	}
-	if (qmgr_file_commit(q, m) == -1) {	/* m is consumed either way */
+	if (qmgr_file_commit(q, m) == -1) { /* m is consumed either way */
 		log_warn("maildrop/%s: committing %s", name, id);
 		goto fail;
 	}
@@ -209,11 +213,11 @@ fail:
 void
 pickup_scan(struct qmgr *q)
 {
-	DIR		*dir;
-	struct dirent	*de;
-	int		 dfd;
-	unsigned	 n = 0;
-	bool		 failed = false;
+	DIR *dir;
+	struct dirent *de;
+	int dfd;
+	unsigned n = 0;
+	bool failed = false;
 
 	if (q->dropdir == -1 || q->stopping)
 		return;
@@ -253,8 +257,8 @@ pickup_timer(struct ev_timer *t, void *arg)
 static void
 pickup_notify(struct ev_io *io, int events, void *arg)
 {
-	struct qmgr	*q = arg;
-	char		 buf[4096];
+	struct qmgr *q = arg;
+	char buf[4096];
 
 	(void)io;
 	(void)events;
@@ -289,5 +293,5 @@ pickup_init(struct qmgr *q)
 		if (ev_io_set(q->loop, &q->drop_io, EV_READ) == -1)
 			fatal("event setup");
 	}
-	ev_timer_start(q->loop, &q->drop_timer, 0);	/* the first scan, at once */
+	ev_timer_start(q->loop, &q->drop_timer, 0); /* the first scan, at once */
 }

@@ -95,7 +95,7 @@ qmsg_free(struct qmgr *q, struct qmsg *m)
 	free(m->state);
 	free(m->notify);
 	if (m->dom != NULL)
-		free(m->dom[m->nrcpt]);	/* the strings' one allocation */
+		free(m->dom[m->nrcpt]); /* the strings' one allocation */
 	free(m->dom);
 	free(m->info);
 	free(m);
@@ -143,9 +143,9 @@ qmgr_reply(struct qmgr *q, uint32_t type, uint64_t ref, const struct ipc_qid *qi
 static void
 qmgr_create(struct qmgr *q, uint64_t ref)
 {
-	struct ipc_qid	 r;
-	struct qmsg	*m;
-	int		 sfd;
+	struct ipc_qid r;
+	struct qmsg *m;
+	int sfd;
 
 	memset(&r, 0, sizeof(r));
 	m = qmgr_file_new(q);
@@ -196,14 +196,14 @@ qmgr_abort(struct qmgr *q, const char *id)
 static int
 qmsg_read_state(FILE *f, struct qmsg *m)
 {
-	char		 line[ST_LINE_MAX], *a, *b, *c, *save;
-	const char	*e1, *e2;
-	long long	 idx, st;
-	uint8_t		*state;
-	struct rinfo	*info = NULL;
-	unsigned	 attempts = m->attempts;
-	time_t		 next = 0;
-	bool		 held = false;
+	char line[ST_LINE_MAX], *a, *b, *c, *save;
+	const char *e1, *e2;
+	long long idx, st;
+	uint8_t *state;
+	struct rinfo *info = NULL;
+	unsigned attempts = m->attempts;
+	time_t next = 0;
+	bool held = false;
 
 	/* Into copies: a file with a bad line changes nothing (it is whole or ignored). */
 	state = malloc(m->nrcpt);
@@ -235,9 +235,9 @@ qmsg_read_state(FILE *f, struct qmsg *m)
 			struct rinfo *ri;
 
 			idx = strtonum(b, 0, (long long)m->nrcpt - 1, &e1);
-			a = strtok_r(NULL, " \n", &save);	/* dsn */
-			c = strtok_r(NULL, " \n", &save);	/* relay */
-			b = strtok_r(NULL, "\n", &save);	/* text */
+			a = strtok_r(NULL, " \n", &save); /* dsn */
+			c = strtok_r(NULL, " \n", &save); /* relay */
+			b = strtok_r(NULL, "\n", &save);  /* text */
 			if (e1 != NULL || a == NULL || c == NULL)
 				goto bad;
 			if (info == NULL && (info = calloc(m->nrcpt, sizeof(*info))) == NULL)
@@ -293,9 +293,9 @@ st_clean(char *s)
 int
 qmsg_save_state(struct qmgr *q, struct qmsg *m)
 {
-	char	 tmp[QUEUE_ID_LEN + 8], dst[QUEUE_ID_LEN + 4];
-	FILE	*f;
-	int	 fd, rc = 0;
+	char tmp[QUEUE_ID_LEN + 8], dst[QUEUE_ID_LEN + 4];
+	FILE *f;
+	int fd, rc = 0;
 
 	(void)snprintf(tmp, sizeof(tmp), "%s.st", m->id);
 	(void)snprintf(dst, sizeof(dst), "%s.st", m->id);
@@ -324,7 +324,8 @@ qmsg_save_state(struct qmgr *q, struct qmsg *m)
 			st_clean(ri->text);
 			st_clean(ri->relay);
 			fprintf(f, "last %zu %s %s %s\n", i, ri->dsn,
-			    ri->relay[0] != '\0' && strchr(ri->relay, ' ') == NULL ? ri->relay : "-",
+			    ri->relay[0] != '\0' && strchr(ri->relay, ' ') == NULL ? ri->relay
+										   : "-",
 			    ri->text);
 		}
 	}
@@ -348,12 +349,12 @@ qmsg_save_state(struct qmgr *q, struct qmsg *m)
 static int
 qmsg_load(struct qmgr *q, struct qmsg *m, bool fresh)
 {
-	struct queue_env	 env;
-	enum queue_read_res	 r;
-	char			 st[QUEUE_ID_LEN + 4], *blob, *p;
-	size_t			 n, blen = 1;
-	FILE			*f;
-	int			 fd;
+	struct queue_env env;
+	enum queue_read_res r;
+	char st[QUEUE_ID_LEN + 4], *blob, *p;
+	size_t n, blen = 1;
+	FILE *f;
+	int fd;
 
 	memset(&env, 0, sizeof(env));
 	r = queue_file_read(m->fd, &env, NULL, NULL);
@@ -378,7 +379,7 @@ qmsg_load(struct qmgr *q, struct qmsg *m, bool fresh)
 		return -1;
 	}
 	m->nrcpt = n;
-	m->dom[n] = blob;	/* freed through here */
+	m->dom[n] = blob; /* freed through here */
 	p = blob;
 	m->arrival = env.arrival;
 	for (size_t i = 0; i < n; i++) {
@@ -553,7 +554,8 @@ worker_pick(struct qmgr *q, const struct dest *d)
 {
 	struct worker *w, *blank = NULL;
 
-	TAILQ_FOREACH(w, &q->idle, idle) {
+	TAILQ_FOREACH(w, &q->idle, idle)
+	{
 		if (strcmp(w->cached, d->name) == 0)
 			return w;
 		if (blank == NULL && w->cached[0] == '\0')
@@ -566,9 +568,9 @@ worker_pick(struct qmgr *q, const struct dest *d)
 void
 qmgr_dispatch(struct qmgr *q)
 {
-	struct worker	*w;
-	struct dest	*d;
-	struct job	*j;
+	struct worker *w;
+	struct dest *d;
+	struct job *j;
 
 	while (q->local_job == NULL && (j = TAILQ_FIRST(&q->local_jobs)) != NULL) {
 		TAILQ_REMOVE(&q->local_jobs, j, entry);
@@ -591,7 +593,7 @@ qmgr_dispatch(struct qmgr *q)
 		TAILQ_REMOVE(&q->idle, w, idle);
 		w->job = j;
 		d->active++;
-		dest_update(q, d);	/* back to the tail: destinations take turns */
+		dest_update(q, d); /* back to the tail: destinations take turns */
 		/* A worker that died since it was last heard of: its job is deferred. */
 		if (job_send(w->fd, j) == -1)
 			worker_died(q, w);
@@ -627,8 +629,8 @@ qmsg_arm(struct qmgr *q, struct qmsg *m)
 	time_t now = time(NULL);
 
 	ev_timer_init(&m->retry, retry_cb, m);
-	ev_timer_start(q->loop, &m->retry,
-	    m->next_try > now ? (uint64_t)(m->next_try - now) * 1000 : 0);
+	ev_timer_start(
+	    q->loop, &m->retry, m->next_try > now ? (uint64_t)(m->next_try - now) * 1000 : 0);
 }
 
 /*
@@ -638,12 +640,11 @@ qmsg_arm(struct qmgr *q, struct qmsg *m)
 void
 qmsg_start(struct qmgr *q, struct qmsg *m)
 {
-	struct job	*j;
-	struct dest	*d;
-	uint8_t		*taken;
+	struct job *j;
+	struct dest *d;
+	uint8_t *taken;
 
-	if (!m->loaded || !m->committed || m->inflight > 0 || q->stopping || m->held ||
-	    m->deleted)
+	if (!m->loaded || !m->committed || m->inflight > 0 || q->stopping || m->held || m->deleted)
 		return;
 	ev_timer_stop(q->loop, &m->retry);
 	m->had_temp = false;
@@ -689,8 +690,8 @@ qmsg_start(struct qmgr *q, struct qmsg *m)
 struct qmsg *
 qmgr_file_new(struct qmgr *q)
 {
-	struct qmsg	*m;
-	int		 fd = -1, e = EEXIST;
+	struct qmsg *m;
+	int fd = -1, e = EEXIST;
 
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
@@ -699,8 +700,8 @@ qmgr_file_new(struct qmgr *q)
 		queue_id_new(m->id);
 		if (qmsg_find(q, m->id) != NULL)
 			continue;
-		fd = openat(q->tmpdir, m->id, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		    0600);
+		fd = openat(
+		    q->tmpdir, m->id, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd == -1 && (e = errno) != EEXIST)
 			break;
 	}
@@ -741,8 +742,8 @@ qmgr_file_commit(struct qmgr *q, struct qmsg *m)
 static size_t
 stat_slot(struct qmgr *q, time_t now)
 {
-	time_t	 minute = now / 60;
-	size_t	 i = (size_t)(minute % 60);
+	time_t minute = now / 60;
+	size_t i = (size_t)(minute % 60);
 
 	if (q->stat_minute[i] != minute) {
 		q->stat_minute[i] = minute;
@@ -761,8 +762,8 @@ qmgr_count(struct qmgr *q, enum qstat k, unsigned n)
 unsigned
 qmgr_count_hour(const struct qmgr *q, enum qstat k)
 {
-	time_t		 minute = time(NULL) / 60;
-	unsigned	 sum = 0;
+	time_t minute = time(NULL) / 60;
+	unsigned sum = 0;
 
 	for (size_t i = 0; i < 60; i++)
 		if (q->stat_minute[i] > minute - 60)
@@ -774,12 +775,12 @@ qmgr_count_hour(const struct qmgr *q, enum qstat k)
 static int
 qmsg_notify(struct qmgr *q, struct qmsg *m)
 {
-	struct queue_env	 env;
-	struct dsn_rcpt		*dr;
-	struct qmsg		*b = NULL;
-	char			 err[256], bid[QUEUE_ID_LEN + 1];
-	size_t			 n = 0;
-	int			 rc = -1;
+	struct queue_env env;
+	struct dsn_rcpt *dr;
+	struct qmsg *b = NULL;
+	char err[256], bid[QUEUE_ID_LEN + 1];
+	size_t n = 0;
+	int rc = -1;
 
 	memset(&env, 0, sizeof(env));
 	if (queue_file_read(m->fd, &env, NULL, NULL) != QUEUE_READ_OK || env.nrcpt != m->nrcpt) {
@@ -816,22 +817,24 @@ qmsg_notify(struct qmgr *q, struct qmsg *m)
 	}
 	err[0] = '\0';
 	if (queue_dsn_write(b->fd, b->id, q->conf->hostname, &env, m->fd, dr, n, time(NULL), err,
-	    sizeof(err)) == -1) {
+		sizeof(err)) == -1) {
 		log_warnx("%s: notification not written: %s", m->id, err);
 		(void)unlinkat(q->tmpdir, b->id, 0);
 		close(b->fd);
 		goto out;
 	}
 	strlcpy(bid, b->id, sizeof(bid));
-	if (qmgr_file_commit(q, b) == -1) {	/* b is consumed either way */
+	if (qmgr_file_commit(q, b) == -1) { /* b is consumed either way */
 		b = NULL;
 		log_warn("%s: notification %s not committed", m->id, bid);
 		goto out;
 	}
 	b = NULL;
 	log_info("%s: sender %s notification: %s", m->id,
-	    dr[0].action == DSN_FAILED ? "non-delivery" :
-	    dr[0].action == DSN_DELAYED ? "delay" : "delivery status", bid);
+	    dr[0].action == DSN_FAILED        ? "non-delivery"
+		: dr[0].action == DSN_DELAYED ? "delay"
+					      : "delivery status",
+	    bid);
 	rc = 0;
 out:
 	if (rc == 0)
@@ -850,8 +853,8 @@ out:
 static void
 qmsg_attempt_end(struct qmgr *q, struct qmsg *m)
 {
-	time_t	now = time(NULL);
-	bool	open = false;
+	time_t now = time(NULL);
+	bool open = false;
 
 	if (m->deleted) {
 		qmsg_remove(q, m);
@@ -859,8 +862,8 @@ qmsg_attempt_end(struct qmgr *q, struct qmsg *m)
 	}
 	if (m->had_temp && now - m->arrival >= (time_t)q->conf->queue_lifetime) {
 		for (size_t i = 0; i < m->nrcpt; i++) {
-			struct rinfo	*ri;
-			char		 text[sizeof(ri->text) + 64];
+			struct rinfo *ri;
+			char text[sizeof(ri->text) + 64];
 
 			if (!qmsg_open_rcpt(m, i))
 				continue;
@@ -878,7 +881,7 @@ qmsg_attempt_end(struct qmgr *q, struct qmsg *m)
 		m->had_temp = false;
 	}
 	if (qmsg_reports_due(m) && qmsg_notify(q, m) == -1)
-		m->had_temp = true;	/* try the notification again at the next attempt */
+		m->had_temp = true; /* try the notification again at the next attempt */
 	if (qmsg_finished(m)) {
 		qmsg_remove(q, m);
 		return;
@@ -908,13 +911,16 @@ qmgr_job_done(struct qmgr *q, struct job *j, const struct ipc_delivered *r)
 	if (strncmp(m->id, r->id, QUEUE_ID_LEN) != 0 || r->n != j->n)
 		fatalx("delivery agent: reply for a job it was not given");
 	for (uint32_t i = 0; i < r->n; i++) {
-		const struct ipc_rcpt_result	*x = &r->r[i];
-		struct rinfo			*ri;
+		const struct ipc_rcpt_result *x = &r->r[i];
+		struct rinfo *ri;
 
 		if (x->idx != j->idx[i] || !qmsg_open_rcpt(m, x->idx))
 			fatalx("delivery agent: bad recipient index");
-		qmgr_count(q, x->status == DELIVER_OK ? QSTAT_DELIVERED :
-		    x->status == DELIVER_PERM ? QSTAT_BOUNCED : QSTAT_DEFERRED, 1);
+		qmgr_count(q,
+		    x->status == DELIVER_OK         ? QSTAT_DELIVERED
+			: x->status == DELIVER_PERM ? QSTAT_BOUNCED
+						    : QSTAT_DEFERRED,
+		    1);
 		if (x->status == DELIVER_OK) {
 			m->state[x->idx] = RS_DONE;
 			/*
@@ -929,8 +935,10 @@ qmgr_job_done(struct qmgr *q, struct job *j, const struct ipc_delivered *r)
 				strlcpy(ri->dsn, x->dsn, sizeof(ri->dsn));
 				strlcpy(ri->relay, x->relay, sizeof(ri->relay));
 				ri->text[0] = '\0';
-				ri->report = 1 + (x->success == IPC_SUCCESS_EXPANDED ? DSN_EXPANDED :
-				    x->success == IPC_SUCCESS_RELAYED ? DSN_RELAYED : DSN_DELIVERED);
+				ri->report = 1 +
+				    (x->success == IPC_SUCCESS_EXPANDED         ? DSN_EXPANDED
+					    : x->success == IPC_SUCCESS_RELAYED ? DSN_RELAYED
+										: DSN_DELIVERED);
 			}
 			continue;
 		}
@@ -976,10 +984,10 @@ static void worker_spawn(struct qmgr *, struct worker *);
 static void
 worker_msg(void *arg, struct ipc_msg *msg)
 {
-	struct worker		*w = arg;
-	struct qmgr		*q = w->q;
-	struct job		*j = w->job;
-	struct dest		*d;
+	struct worker *w = arg;
+	struct qmgr *q = w->q;
+	struct job *j = w->job;
+	struct dest *d;
 	const struct ipc_delivered *r = (const struct ipc_delivered *)msg->data;
 
 	if (msg->fd != -1 || msg->hdr.type != IPC_DELIVERED || j == NULL)
@@ -999,8 +1007,8 @@ worker_died(struct qmgr *q, struct worker *w)
 {
 	struct job *j = w->job;
 
-	log_warnx("delivery worker %d went away%s", (int)w->pid,
-	    q->stopping ? "" : "; starting another");
+	log_warnx(
+	    "delivery worker %d went away%s", (int)w->pid, q->stopping ? "" : "; starting another");
 	ev_io_stop(q->loop, &w->io);
 	close(w->fd);
 	w->fd = -1;
@@ -1021,8 +1029,8 @@ worker_died(struct qmgr *q, struct worker *w)
 static void
 worker_cb(struct ev_io *io, int events, void *arg)
 {
-	struct worker	*w = arg;
-	struct qmgr	*q = w->q;
+	struct worker *w = arg;
+	struct qmgr *q = w->q;
 
 	(void)io;
 	(void)events;
@@ -1049,8 +1057,8 @@ qmgr_sigchld(int signo, void *arg)
 static void
 worker_spawn(struct qmgr *q, struct worker *w)
 {
-	int	sv[2];
-	pid_t	pid;
+	int sv[2];
+	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		fatal("socketpair");
@@ -1085,18 +1093,18 @@ worker_spawn(struct qmgr *q, struct worker *w)
 static void
 qmgr_flush_commits(void *arg)
 {
-	struct qmgr	*q = arg;
-	struct qmsg	*m;
-	struct ipc_qid	 r;
-	int		 err = 0;
+	struct qmgr *q = arg;
+	struct qmsg *m;
+	struct ipc_qid r;
+	int err = 0;
 
 	if (TAILQ_EMPTY(&q->commits))
 		return;
 	TAILQ_FOREACH(m, &q->commits, work)
-		if (renameat(q->tmpdir, m->id, q->queuedir, m->id) == -1) {
-			err = errno;
-			log_warn("%s: rename into the queue", m->id);
-		}
+	if (renameat(q->tmpdir, m->id, q->queuedir, m->id) == -1) {
+		err = errno;
+		log_warn("%s: rename into the queue", m->id);
+	}
 	if (err == 0 && syncfs(q->queuedir) == -1) {
 		err = errno;
 		log_warn("syncfs");
@@ -1129,9 +1137,9 @@ qmgr_flush_commits(void *arg)
 static void
 smtpd_msg(void *arg, struct ipc_msg *msg)
 {
-	struct qmgr	*q = arg;
-	struct ipc_qid	*qid = (struct ipc_qid *)msg->data;
-	struct qmsg	*m;
+	struct qmgr *q = arg;
+	struct ipc_qid *qid = (struct ipc_qid *)msg->data;
+	struct qmsg *m;
 
 	if (msg->fd != -1)
 		fatalx("smtpd sent a descriptor");
@@ -1181,8 +1189,8 @@ smtpd_cb(struct ev_io *io, int events, void *arg)
 static void
 local_msg(void *arg, struct ipc_msg *msg)
 {
-	struct qmgr	*q = arg;
-	struct job	*j = q->local_job;
+	struct qmgr *q = arg;
+	struct job *j = q->local_job;
 
 	if (msg->fd != -1 || msg->hdr.type != IPC_DELIVERED || j == NULL)
 		fatalx("delivery agent: unexpected message");
@@ -1207,11 +1215,11 @@ local_cb(struct ev_io *io, int events, void *arg)
 static void
 qmgr_recover(struct qmgr *q)
 {
-	DIR		*dir;
-	struct dirent	*de;
-	struct qmsg	*m;
-	int		 fd, dfd, rc;
-	unsigned	 n = 0, bad = 0;
+	DIR *dir;
+	struct dirent *de;
+	struct qmsg *m;
+	int fd, dfd, rc;
+	unsigned n = 0, bad = 0;
 
 	dfd = dup(q->tmpdir);
 	if (dfd == -1 || (dir = fdopendir(dfd)) == NULL)
@@ -1229,10 +1237,12 @@ qmgr_recover(struct qmgr *q)
 			size_t len = strlen(de->d_name);
 
 			/* A state file whose message is gone (a crash between the two unlinks). */
-			if (len == QUEUE_ID_LEN + 3 && strcmp(de->d_name + QUEUE_ID_LEN, ".st") == 0) {
+			if (len == QUEUE_ID_LEN + 3 &&
+			    strcmp(de->d_name + QUEUE_ID_LEN, ".st") == 0) {
 				strlcpy(id, de->d_name, sizeof(id));
-				if (queue_id_valid(id) && faccessat(q->queuedir, id, F_OK,
-				    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
+				if (queue_id_valid(id) &&
+				    faccessat(q->queuedir, id, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+				    errno == ENOENT)
 					(void)unlinkat(q->queuedir, de->d_name, 0);
 			}
 			continue;
@@ -1274,7 +1284,7 @@ qmgr_recover(struct qmgr *q)
 		if (qmsg_finished(m))
 			qmsg_remove(q, m);
 		else if (m->next_try > time(NULL))
-			qmsg_arm(q, m);		/* deferred: keeps its next try across restarts */
+			qmsg_arm(q, m); /* deferred: keeps its next try across restarts */
 		else
 			qmsg_start(q, m);
 	}
@@ -1308,7 +1318,8 @@ qmgr_stop_timeout(struct ev_timer *t, void *arg)
 
 	(void)t;
 	log_warnx("deliveries still in progress after %d s; stopping anyway (they will be "
-	    "tried again)", QMGR_STOP_WAIT_MS / 1000);
+		  "tried again)",
+	    QMGR_STOP_WAIT_MS / 1000);
 	ev_break(q->loop);
 }
 
@@ -1335,8 +1346,8 @@ qmgr_save_dirty(struct qmgr *q)
 	struct qmsg *m;
 
 	RB_FOREACH(m, qmsgs, &q->msgs)
-		if (m->committed && m->dirty && qmsg_save_state(q, m) == -1)
-			log_warn("%s: saving state", m->id);
+	if (m->committed && m->dirty && qmsg_save_state(q, m) == -1)
+		log_warn("%s: saving state", m->id);
 }
 
 static int

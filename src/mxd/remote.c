@@ -58,33 +58,33 @@
 #include "util/log.h"
 #include "util/net.h"
 
-#define REUSE_IDLE_MS	2000
-#define TLSA_MAX	16
+#define REUSE_IDLE_MS 2000
+#define TLSA_MAX      16
 /* Addresses tried per job: a hostile domain with dozens of dead MX addresses must not
    hold a worker for hours (Postfix's smtp_mx_address_limit is 5 too). */
-#define ROUTE_ADDR_MAX	5
+#define ROUTE_ADDR_MAX 5
 
 struct remote {
-	const struct conf	*conf;
-	struct dns_resolver	*res;
-	SSL_CTX			*ssl;
+	const struct conf *conf;
+	struct dns_resolver *res;
+	SSL_CTX *ssl;
 	/* The cached session: its destination and the relay it is connected to. */
-	struct smtpc		*sc;
-	char			 sc_dest[256];
-	char			 sc_relay[NET_ADDR_STRLEN + 300];
-	char			 sc_host[256];
-	uint64_t		 sc_idle_since;
+	struct smtpc *sc;
+	char sc_dest[256];
+	char sc_relay[NET_ADDR_STRLEN + 300];
+	char sc_host[256];
+	uint64_t sc_idle_since;
 	/* Our own addresses (getifaddrs) for the mail loop check of wildcard listeners. */
-	struct net_addr		*ifaddrs;
-	size_t			 nifaddrs;
+	struct net_addr *ifaddrs;
+	size_t nifaddrs;
 };
 
 /* One address to try, with what the delivery there needs. */
 struct route {
-	char		 host[256];	/* presentation form, no trailing dot */
-	struct net_addr	 addr;		/* with port */
-	bool		 dane_ok;	/* MX and host secure: look up TLSA */
-	uint16_t	 tlsa_port;	/* _PORT._tcp.HOST */
+	char host[256];       /* presentation form, no trailing dot */
+	struct net_addr addr; /* with port */
+	bool dane_ok;         /* MX and host secure: look up TLSA */
+	uint16_t tlsa_port;   /* _PORT._tcp.HOST */
 };
 
 static void
@@ -99,16 +99,16 @@ static void
 load_ifaddrs(struct remote *rm)
 {
 	struct ifaddrs *ifa, *i;
-	size_t		n = 0;
+	size_t n = 0;
 
 	if (getifaddrs(&ifa) == -1) {
 		log_warn("getifaddrs: mail loops through a wildcard listener are found by "
-		    "loopback and our hostname only");
+			 "loopback and our hostname only");
 		return;
 	}
 	for (i = ifa; i != NULL; i = i->ifa_next)
-		if (i->ifa_addr != NULL && (i->ifa_addr->sa_family == AF_INET ||
-		    i->ifa_addr->sa_family == AF_INET6))
+		if (i->ifa_addr != NULL &&
+		    (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6))
 			n++;
 	rm->ifaddrs = calloc(n > 0 ? n : 1, sizeof(*rm->ifaddrs));
 	if (rm->ifaddrs != NULL)
@@ -144,8 +144,8 @@ addr_is_wildcard(const struct net_addr *a)
 	if (a->ss.ss_family == AF_INET)
 		return ((const struct sockaddr_in *)(const void *)&a->ss)->sin_addr.s_addr == 0;
 	if (a->ss.ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_addr,
-		    zero, 16) == 0;
+		return memcmp(&((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_addr, zero,
+			   16) == 0;
 	return false;
 }
 
@@ -200,9 +200,9 @@ name_str(const struct dns_name *n, char *out, size_t len)
 static void
 relayhost_split(const char *s, char *host, size_t hlen, uint16_t *port, bool *mx)
 {
-	const char	*end, *colon;
-	const char	*e;
-	long long	 p;
+	const char *end, *colon;
+	const char *e;
+	long long p;
 
 	*port = 25;
 	*mx = s[0] != '[';
@@ -230,8 +230,8 @@ relayhost_split(const char *s, char *host, size_t hlen, uint16_t *port, bool *mx
  * *retry_ahead that a more preferred host could not be resolved just now.
  */
 static void
-routes_from_plan(struct remote *rm, const struct dns_mx_plan *plan, uint16_t port,
-    struct route *rt, size_t *nrt, bool *loop, bool *retry_ahead)
+routes_from_plan(struct remote *rm, const struct dns_mx_plan *plan, uint16_t port, struct route *rt,
+    size_t *nrt, bool *loop, bool *retry_ahead)
 {
 	char host[DNS_NAME_STRLEN];
 
@@ -254,8 +254,8 @@ routes_from_plan(struct remote *rm, const struct dns_mx_plan *plan, uint16_t por
 			return;
 		}
 		if (mh->refused != NULL) {
-			if (mh->naddr == 0 && (mh->a_status == DNS_RETRY ||
-			    mh->aaaa_status == DNS_RETRY))
+			if (mh->naddr == 0 &&
+			    (mh->a_status == DNS_RETRY || mh->aaaa_status == DNS_RETRY))
 				*retry_ahead = true;
 			continue;
 		}
@@ -266,7 +266,7 @@ routes_from_plan(struct remote *rm, const struct dns_mx_plan *plan, uint16_t por
 			r->addr = mh->addr[a];
 			addr_set_port(&r->addr, port);
 			r->dane_ok = rm->conf->dane && plan->secure && mh->secure;
-			r->tlsa_port = 25;	/* delivery_port only stands in for 25 in tests */
+			r->tlsa_port = 25; /* delivery_port only stands in for 25 in tests */
 		}
 	}
 }
@@ -279,13 +279,13 @@ static int
 route_job(struct remote *rm, const char *domain, struct route *rt, size_t *nrt,
     struct deliver_result *fail)
 {
-	const struct conf	*c = rm->conf;
-	struct dns_mx_plan	 plan;
-	char			 host[300], text[512];
-	uint16_t		 port = c->delivery_port;
-	bool			 mx = true, loop = false, retry_ahead = false;
-	unsigned		 flags = c->allow_loopback_mx ? DNS_MX_ALLOW_LOOPBACK : 0;
-	const char		*target = domain;
+	const struct conf *c = rm->conf;
+	struct dns_mx_plan plan;
+	char host[300], text[512];
+	uint16_t port = c->delivery_port;
+	bool mx = true, loop = false, retry_ahead = false;
+	unsigned flags = c->allow_loopback_mx ? DNS_MX_ALLOW_LOOPBACK : 0;
+	const char *target = domain;
 
 	*nrt = 0;
 	memset(fail, 0, sizeof(*fail));
@@ -317,14 +317,14 @@ route_job(struct remote *rm, const char *domain, struct route *rt, size_t *nrt,
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
-		(void)snprintf(text, sizeof(text), "Host or domain name not found: %s (NXDOMAIN)",
-		    target);
+		(void)snprintf(
+		    text, sizeof(text), "Host or domain name not found: %s (NXDOMAIN)", target);
 		res_set(fail, DELIVER_PERM, "5.1.2", text);
 		goto out;
 	case DNS_NULLMX:
 		/* RFC 7505 §4.2 */
-		(void)snprintf(text, sizeof(text), "Domain %s does not accept mail (null MX)",
-		    target);
+		(void)snprintf(
+		    text, sizeof(text), "Domain %s does not accept mail (null MX)", target);
 		res_set(fail, DELIVER_PERM, "5.1.10", text);
 		goto out;
 	case DNS_INVAL:
@@ -343,15 +343,17 @@ route_job(struct remote *rm, const char *domain, struct route *rt, size_t *nrt,
 			rt[i].tlsa_port = port;
 	if (*nrt == 0 && loop && retry_ahead) {
 		/* A better MX than us may exist but did not resolve: a DNS error defers. */
-		(void)snprintf(text, sizeof(text), "DNS lookup for a mail exchanger of %s "
-		    "more preferred than this host failed", target);
+		(void)snprintf(text, sizeof(text),
+		    "DNS lookup for a mail exchanger of %s "
+		    "more preferred than this host failed",
+		    target);
 		res_set(fail, DELIVER_TEMP, "4.4.3", text);
 		goto out;
 	}
 	if (*nrt == 0) {
 		if (loop)
-			(void)snprintf(text, sizeof(text), "mail for %s loops back to myself",
-			    target);
+			(void)snprintf(
+			    text, sizeof(text), "mail for %s loops back to myself", target);
 		else
 			(void)snprintf(text, sizeof(text), "no usable mail exchanger for %s: %s",
 			    target, plan.why != NULL ? plan.why : "no address");
@@ -371,11 +373,11 @@ out:
  * (the host must not be used: never read a failure as "no TLSA").
  */
 static int
-tlsa_fetch(struct remote *rm, const struct route *r, struct dns_result *tr,
-    struct smtpc_tlsa *tlsa, size_t *ntlsa)
+tlsa_fetch(struct remote *rm, const struct route *r, struct dns_result *tr, struct smtpc_tlsa *tlsa,
+    size_t *ntlsa)
 {
-	char		name[DNS_NAME_STRLEN + 16];
-	enum dns_status	st;
+	char name[DNS_NAME_STRLEN + 16];
+	enum dns_status st;
 
 	*ntlsa = 0;
 	if (!r->dane_ok || rm->res == NULL)
@@ -426,14 +428,14 @@ static struct smtpc *
 session_open(struct remote *rm, const struct route *rt, size_t nrt, size_t *used,
     struct deliver_result *fail, char *reached, size_t reachedlen)
 {
-	struct smtpc_tlsa	 tlsa[TLSA_MAX];
-	struct smtpc_opts	 o;
-	struct dns_result	 tr;
-	struct deliver_result	 f;
-	struct smtpc		*sc;
-	bool			 all_perm = true;
-	char			 relay[NET_ADDR_STRLEN + 300];
-	int			 t;
+	struct smtpc_tlsa tlsa[TLSA_MAX];
+	struct smtpc_opts o;
+	struct dns_result tr;
+	struct deliver_result f;
+	struct smtpc *sc;
+	bool all_perm = true;
+	char relay[NET_ADDR_STRLEN + 300];
+	int t;
 
 	for (size_t i = 0; i < nrt; i++) {
 		memset(&tr, 0, sizeof(tr));
@@ -491,17 +493,17 @@ status_word(enum deliver_status s)
 static void
 remote_job(struct remote *rm, int qsock, const struct ipc_deliver *d, int fd)
 {
-	struct ipc_delivered	*out;
-	struct queue_env	 env;
-	struct deliver_result	 res[IPC_RCPT_MAX], fail;
-	struct route		 rt[ROUTE_ADDR_MAX];
-	const char		*rcpts[IPC_RCPT_MAX];
-	char			 relay[NET_ADDR_STRLEN + 300] = "none", host[256] = "";
-	const char		*tls = "none";
-	bool			 dsn_taken = false;
-	size_t			 nrt = 0, used = 0, n = 0;
-	enum queue_read_res	 rr;
-	char			 domain[sizeof(d->domain)];
+	struct ipc_delivered *out;
+	struct queue_env env;
+	struct deliver_result res[IPC_RCPT_MAX], fail;
+	struct route rt[ROUTE_ADDR_MAX];
+	const char *rcpts[IPC_RCPT_MAX];
+	char relay[NET_ADDR_STRLEN + 300] = "none", host[256] = "";
+	const char *tls = "none";
+	bool dsn_taken = false;
+	size_t nrt = 0, used = 0, n = 0;
+	enum queue_read_res rr;
+	char domain[sizeof(d->domain)];
 
 	out = calloc(1, sizeof(*out));
 	if (out == NULL)
@@ -510,8 +512,8 @@ remote_job(struct remote *rm, int qsock, const struct ipc_deliver *d, int fd)
 	strlcpy(domain, d->domain, sizeof(domain));
 	memset(&env, 0, sizeof(env));
 	memset(res, 0, sizeof(res));
-	rr = lseek(fd, 0, SEEK_SET) == -1 ? QUEUE_READ_IOERR : queue_file_read(fd, &env, NULL,
-	    NULL);
+	rr =
+	    lseek(fd, 0, SEEK_SET) == -1 ? QUEUE_READ_IOERR : queue_file_read(fd, &env, NULL, NULL);
 	for (uint32_t i = 0; i < d->n && i < IPC_RCPT_MAX; i++) {
 		if (rr != QUEUE_READ_OK || d->idx[i] >= env.nrcpt) {
 			rr = QUEUE_READ_BAD;
@@ -532,7 +534,7 @@ remote_job(struct remote *rm, int qsock, const struct ipc_deliver *d, int fd)
 	if (rm->sc == NULL) {
 		if (route_job(rm, domain, rt, &nrt, &fail) == -1 ||
 		    (rm->sc = session_open(rm, rt, nrt, &used, &fail, relay, sizeof(relay))) ==
-		    NULL) {
+			NULL) {
 			for (size_t i = 0; i < n; i++)
 				res[i] = fail;
 			goto reply;
@@ -556,16 +558,15 @@ reply:
 
 		r->idx = d->idx[i];
 		r->status = (uint8_t)res[i].status;
-		r->success = res[i].status == DELIVER_OK && !dsn_taken ? IPC_SUCCESS_RELAYED :
-		    IPC_SUCCESS_NONE;
+		r->success = res[i].status == DELIVER_OK && !dsn_taken ? IPC_SUCCESS_RELAYED
+								       : IPC_SUCCESS_NONE;
 		strlcpy(r->dsn, res[i].dsn, sizeof(r->dsn));
 		strlcpy(r->text, res[i].text, sizeof(r->text));
 		strlcpy(r->relay, host, sizeof(r->relay));
 		/* Postfix's shape (pflogsumm parses it); tls= after the status text. */
-		log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s), tls=%s",
-		    d->id, i < n && rr == QUEUE_READ_OK ? rcpts[i] : "?", relay,
-		    clock_since(env.arrival), res[i].dsn, status_word(res[i].status), res[i].text,
-		    tls);
+		log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s), tls=%s", d->id,
+		    i < n && rr == QUEUE_READ_OK ? rcpts[i] : "?", relay, clock_since(env.arrival),
+		    res[i].dsn, status_word(res[i].status), res[i].text, tls);
 	}
 	queue_env_clear(&env);
 	if (ipc_send(qsock, IPC_DELIVERED, 0, out, sizeof(*out), -1) == -1)
@@ -585,11 +586,11 @@ remote_on_term(int signo)
 int
 remote_main(const struct conf *conf, int qsock)
 {
-	sigset_t	 waitmask;
-	struct remote	 rm;
-	struct ipc_msg	*m;
-	char		 err[256];
-	int		 r;
+	sigset_t waitmask;
+	struct remote rm;
+	struct ipc_msg *m;
+	char err[256];
+	int r;
 
 	memset(&rm, 0, sizeof(rm));
 	rm.conf = conf;
@@ -608,7 +609,7 @@ remote_main(const struct conf *conf, int qsock)
 	if (m == NULL)
 		fatal("malloc");
 	while (!remote_stop) {
-		struct timespec	ts, *tsp = NULL;
+		struct timespec ts, *tsp = NULL;
 
 		if (rm.sc != NULL) {
 			uint64_t idle = clock_ms() - rm.sc_idle_since;
@@ -622,7 +623,7 @@ remote_main(const struct conf *conf, int qsock)
 			tsp = &ts;
 		}
 		if ((r = mxd_worker_next(qsock, m, tsp, &waitmask)) == -1)
-			break;		/* the queue manager is gone: so are we */
+			break; /* the queue manager is gone: so are we */
 		if (r == 0)
 			continue;
 		remote_job(&rm, qsock, (const struct ipc_deliver *)m->data, m->fd);

@@ -52,73 +52,73 @@
 #include "util/event.h"
 #include "util/log.h"
 
-#define SESS_IN		16384		/* input buffer */
-#define SESS_OUT_MAX	65536		/* output buffered before we stop reading */
-#define AUTH_FAIL_MAX	3
-#define ERROR_MAX	10		/* bad commands before we hang up */
+#define SESS_IN       16384 /* input buffer */
+#define SESS_OUT_MAX  65536 /* output buffered before we stop reading */
+#define AUTH_FAIL_MAX 3
+#define ERROR_MAX     10 /* bad commands before we hang up */
 
 enum sess_state {
-	SS_GREET_PAUSE,		/* waiting to send the greeting; input now is an error */
-	SS_HANDSHAKE,		/* TLS handshake (STARTTLS or submissions) */
+	SS_GREET_PAUSE, /* waiting to send the greeting; input now is an error */
+	SS_HANDSHAKE,   /* TLS handshake (STARTTLS or submissions) */
 	SS_CMD,
-	SS_AUTH_PLAIN,		/* 334 sent, waiting for the PLAIN response */
-	SS_AUTH_USER,		/* LOGIN: waiting for the user name */
-	SS_AUTH_PASS,		/* LOGIN: waiting for the password */
-	SS_WAIT_CREATE,		/* IPC_CREATE sent */
+	SS_AUTH_PLAIN,  /* 334 sent, waiting for the PLAIN response */
+	SS_AUTH_USER,   /* LOGIN: waiting for the user name */
+	SS_AUTH_PASS,   /* LOGIN: waiting for the password */
+	SS_WAIT_CREATE, /* IPC_CREATE sent */
 	SS_DATA,
 	SS_BDAT,
-	SS_WAIT_COMMIT,		/* IPC_COMMIT sent */
-	SS_CLOSING		/* flush the output, then close */
+	SS_WAIT_COMMIT, /* IPC_COMMIT sent */
+	SS_CLOSING      /* flush the output, then close */
 };
 
 struct smtpd;
 
 struct session {
-	RB_ENTRY(session)	 node;
-	uint64_t		 id;
-	struct smtpd		*d;
-	int			 fd;
-	struct ev_io		 io;
-	struct ev_timer		 timer;
-	enum mxd_listen_kind	 kind;
-	enum sess_state		 state;
-	enum sess_state		 after_create;	/* SS_DATA or SS_BDAT */
-	struct net_addr		 peer;
-	char			 peer_str[NET_ADDR_STRLEN];
-	char			 peer_host[NET_ADDR_STRLEN];
-	SSL			*ssl;
-	bool			 tls;
-	bool			 esmtp;
-	char			 helo[SMTP_DOMAIN_MAX + 1];
-	bool			 authed;
-	char			 user[65];
-	char			 auth_user[65];	/* LOGIN: name while asking the password */
-	unsigned		 auth_fails, errors;
-	bool			 discard_line;	/* overlong line: drop to its end */
-	bool			 progress;	/* a command or data arrived: re-arm the timer */
+	RB_ENTRY(session) node;
+	uint64_t id;
+	struct smtpd *d;
+	int fd;
+	struct ev_io io;
+	struct ev_timer timer;
+	enum mxd_listen_kind kind;
+	enum sess_state state;
+	enum sess_state after_create; /* SS_DATA or SS_BDAT */
+	struct net_addr peer;
+	char peer_str[NET_ADDR_STRLEN];
+	char peer_host[NET_ADDR_STRLEN];
+	SSL *ssl;
+	bool tls;
+	bool esmtp;
+	char helo[SMTP_DOMAIN_MAX + 1];
+	bool authed;
+	char user[65];
+	char auth_user[65]; /* LOGIN: name while asking the password */
+	unsigned auth_fails, errors;
+	bool discard_line; /* overlong line: drop to its end */
+	bool progress;     /* a command or data arrived: re-arm the timer */
 
 	/* The transaction. */
-	bool			 mail;
-	struct queue_env	 env;
-	size_t			 rcpt_cap;
-	char			 qid[QUEUE_ID_LEN + 1];
-	int			 qfd;
-	bool			 create_pending;	/* IPC_CREATE sent, no reply yet */
-	bool			 bdat_seen;	/* this transaction used BDAT: no DATA */
-	int			 hs_want;	/* handshake: EV_READ or EV_WRITE it waits for */
-	struct queue_w		*qw;
-	struct smtp_data	 data;
-	uint64_t		 bdat_left;
-	bool			 bdat_last;
-	bool			 bdat_err;	/* a chunk failed: refuse until RSET */
-	struct smtp_hops	 hops;		/* Received: fields so far (loop detection) */
-	uint64_t		 bdat_size;
-	char			 received_tls[200];
+	bool mail;
+	struct queue_env env;
+	size_t rcpt_cap;
+	char qid[QUEUE_ID_LEN + 1];
+	int qfd;
+	bool create_pending; /* IPC_CREATE sent, no reply yet */
+	bool bdat_seen;      /* this transaction used BDAT: no DATA */
+	int hs_want;         /* handshake: EV_READ or EV_WRITE it waits for */
+	struct queue_w *qw;
+	struct smtp_data data;
+	uint64_t bdat_left;
+	bool bdat_last;
+	bool bdat_err;         /* a chunk failed: refuse until RSET */
+	struct smtp_hops hops; /* Received: fields so far (loop detection) */
+	uint64_t bdat_size;
+	char received_tls[200];
 
-	uint8_t			 in[SESS_IN];
-	size_t			 inlen;
-	char			*out;
-	size_t			 outlen, outoff, outcap;
+	uint8_t in[SESS_IN];
+	size_t inlen;
+	char *out;
+	size_t outlen, outoff, outcap;
 };
 
 static int
@@ -131,28 +131,28 @@ RB_PROTOTYPE(sessions, session, node, session_cmp)
 RB_GENERATE(sessions, session, node, session_cmp)
 
 struct client_count {
-	struct net_addr	addr;
-	unsigned	n;
+	struct net_addr addr;
+	unsigned n;
 };
 
 struct smtpd {
-	struct mxd		*mxd;
-	struct conf		*conf;
-	struct ev_loop		*loop;
-	int			 qsock;
-	struct ev_io		 qio;
+	struct mxd *mxd;
+	struct conf *conf;
+	struct ev_loop *loop;
+	int qsock;
+	struct ev_io qio;
 	struct smtpd_listener {
-		struct smtpd		*d;
-		struct mxd_listener	*l;
-		struct ev_io		 io;
-	}			 lis[MXD_LISTEN_MAX];
-	SSL_CTX			*tls;
-	struct conf_users	*users;
-	struct sessions		 sessions;
-	uint64_t		 next_id;
-	unsigned		 nsessions;
-	bool			 stopping;
-	struct ipc_msg		*msg;		/* receive buffer */
+		struct smtpd *d;
+		struct mxd_listener *l;
+		struct ev_io io;
+	} lis[MXD_LISTEN_MAX];
+	SSL_CTX *tls;
+	struct conf_users *users;
+	struct sessions sessions;
+	uint64_t next_id;
+	unsigned nsessions;
+	bool stopping;
+	struct ipc_msg *msg; /* receive buffer */
 };
 
 static void session_process(struct session *);
@@ -161,13 +161,12 @@ static void session_update_io(struct session *);
 
 /* Output. */
 
-static void __attribute__((format(printf, 2, 3)))
-reply(struct session *s, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) reply(struct session *s, const char *fmt, ...)
 {
-	char	line[1024];
-	va_list	ap;
-	int	n;
-	size_t	len;
+	char line[1024];
+	va_list ap;
+	int n;
+	size_t len;
 
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
@@ -178,8 +177,8 @@ reply(struct session *s, const char *fmt, ...)
 	line[len++] = '\r';
 	line[len++] = '\n';
 	if (s->outlen + len > s->outcap) {
-		size_t	 cap = s->outcap ? s->outcap * 2 : 1024;
-		char	*p;
+		size_t cap = s->outcap ? s->outcap * 2 : 1024;
+		char *p;
 
 		while (cap < s->outlen + len)
 			cap *= 2;
@@ -307,8 +306,8 @@ static const char *
 received_proto(const struct session *s)
 {
 	static const char *p[2][2][2] = {
-		{ { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
-		{ { "UTF8SMTP", "UTF8SMTPA" }, { "UTF8SMTPS", "UTF8SMTPSA" } },
+	    {{"ESMTP", "ESMTPA"}, {"ESMTPS", "ESMTPSA"}},
+	    {{"UTF8SMTP", "UTF8SMTPA"}, {"UTF8SMTPS", "UTF8SMTPSA"}},
 	};
 
 	if (!s->esmtp)
@@ -319,10 +318,10 @@ received_proto(const struct session *s)
 static void
 write_received(struct session *s)
 {
-	char		 buf[2048], date[64];
-	time_t		 now = time(NULL);
-	struct tm	 tm;
-	int		 n;
+	char buf[2048], date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
@@ -330,9 +329,8 @@ write_received(struct session *s)
 	    "Received: from %s ([%s])\r\n"
 	    "\tby %s (mxd) with %s id %s%s%s%s%s%s%s;\r\n"
 	    "\t%s\r\n",
-	    s->helo[0] ? s->helo : "unknown", s->peer_host, s->d->conf->hostname,
-	    received_proto(s), s->qid,
-	    s->tls ? "\r\n\t(" : "", s->tls ? s->received_tls : "", s->tls ? ")" : "",
+	    s->helo[0] ? s->helo : "unknown", s->peer_host, s->d->conf->hostname, received_proto(s),
+	    s->qid, s->tls ? "\r\n\t(" : "", s->tls ? s->received_tls : "", s->tls ? ")" : "",
 	    /* RFC 5321 §4.4: FOR only when there is exactly one recipient. */
 	    s->env.nrcpt == 1 ? "\r\n\tfor <" : "", s->env.nrcpt == 1 ? s->env.rcpt[0].addr : "",
 	    s->env.nrcpt == 1 ? ">" : "", date);
@@ -409,11 +407,11 @@ txn_need_file(struct session *s, enum sess_state next)
 {
 	s->after_create = next;
 	if (s->qw != NULL && next == SS_BDAT) {
-		s->state = next;	/* a later BDAT chunk: the file is open already */
+		s->state = next; /* a later BDAT chunk: the file is open already */
 		return;
 	}
 	if (s->qfd != -1) {
-		txn_begin_body(s);	/* asked for at MAIL and already here */
+		txn_begin_body(s); /* asked for at MAIL and already here */
 		return;
 	}
 	if (!s->create_pending && !txn_prefetch_file(s)) {
@@ -428,7 +426,7 @@ static void
 txn_commit(struct session *s, const struct smtp_perr *err)
 {
 	/* RFC 5321 §6.3: a message that went round too often is in a loop. */
-	static const struct smtp_perr loop = { 554, "5.4.6", "Too many hops: mail loop?" };
+	static const struct smtp_perr loop = {554, "5.4.6", "Too many hops: mail loop?"};
 	struct ipc_qid q;
 
 	if (err == NULL && s->hops.n > SMTP_HOPS_MAX) {
@@ -452,8 +450,8 @@ txn_commit(struct session *s, const struct smtp_perr *err)
 		s->state = SS_CMD;
 		return;
 	}
-	close(s->qfd);		/* the queue manager holds its own descriptor */
-	s->qfd = -1;		/* the file is the queue manager's now: never aborted */
+	close(s->qfd); /* the queue manager holds its own descriptor */
+	s->qfd = -1;   /* the file is the queue manager's now: never aborted */
 	s->state = SS_WAIT_COMMIT;
 }
 
@@ -463,7 +461,7 @@ static bool
 relay_allowed(const struct session *s, const struct smtp_path *p)
 {
 	if (p->domain[0] == '\0')
-		return true;	/* <postmaster> */
+		return true; /* <postmaster> */
 	if (!p->domain_literal && conf_is_local_domain(s->d->conf, p->domain))
 		return true;
 	return s->authed || conf_in_relay_networks(s->d->conf, &s->peer);
@@ -490,8 +488,9 @@ cmd_mail(struct session *s, const struct smtp_cmd *c)
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		return;
 	}
-	if (!s->esmtp && (c->has_size || c->body != SMTP_BODY_NONE || c->smtputf8 ||
-	    c->ret != SMTP_RET_NONE || c->envid[0] != '\0')) {
+	if (!s->esmtp &&
+	    (c->has_size || c->body != SMTP_BODY_NONE || c->smtputf8 || c->ret != SMTP_RET_NONE ||
+		c->envid[0] != '\0')) {
 		reply(s, "555 5.5.4 Parameters need EHLO");
 		return;
 	}
@@ -502,17 +501,17 @@ cmd_mail(struct session *s, const struct smtp_cmd *c)
 	s->env.ret = c->ret;
 	strlcpy(s->env.envid, c->envid, sizeof(s->env.envid));
 	s->mail = true;
-	(void)txn_prefetch_file(s);	/* on failure DATA asks again */
+	(void)txn_prefetch_file(s); /* on failure DATA asks again */
 	reply(s, "250 2.1.0 Ok");
 }
 
 static void
 cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 {
-	struct queue_rcpt	*r;
-	struct conf		*conf = s->d->conf;
-	char			 addr[sizeof(r->addr)];
-	bool			 fold;
+	struct queue_rcpt *r;
+	struct conf *conf = s->d->conf;
+	char addr[sizeof(r->addr)];
+	bool fold;
 
 	if (!s->mail) {
 		reply(s, "503 5.5.1 Need MAIL before RCPT");
@@ -521,13 +520,13 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	if (!relay_allowed(s, &c->path)) {
 		/* Postfix's line, which fail2ban's postfix filter matches. */
 		log_info("NOQUEUE: reject: RCPT from unknown[%s]: 554 5.7.1 <%s@%s>: Relay access "
-		    "denied; from=<%s> to=<%s@%s> proto=ESMTP helo=<%s>", s->peer_host,
-		    c->path.local, c->path.domain, s->env.from, c->path.local, c->path.domain,
-		    s->helo);
+			 "denied; from=<%s> to=<%s@%s> proto=ESMTP helo=<%s>",
+		    s->peer_host, c->path.local, c->path.domain, s->env.from, c->path.local,
+		    c->path.domain, s->helo);
 		reply(s, "554 5.7.1 Relay access denied");
 		return;
 	}
-	if (c->path.domain[0] == '\0')	/* RFC 5321 §4.1.1.3: <postmaster> is ours */
+	if (c->path.domain[0] == '\0') /* RFC 5321 §4.1.1.3: <postmaster> is ours */
 		(void)snprintf(addr, sizeof(addr), "postmaster@%s", conf->hostname);
 	else
 		smtp_path_str(&c->path, addr, sizeof(addr));
@@ -554,8 +553,8 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 		return;
 	}
 	if (s->env.nrcpt == s->rcpt_cap) {
-		size_t	 cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
-		void	*p = reallocarray(s->env.rcpt, cap, sizeof(*s->env.rcpt));
+		size_t cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
+		void *p = reallocarray(s->env.rcpt, cap, sizeof(*s->env.rcpt));
 
 		if (p == NULL) {
 			reply(s, "452 4.3.0 Out of memory");
@@ -672,10 +671,10 @@ cmd_starttls(struct session *s)
 static void
 auth_plain(struct session *s, const char *b64, size_t len)
 {
-	unsigned char	 buf[1024];
-	int		 n;
-	const char	*authz, *user, *pass;
-	size_t		 ul, pl, zl;
+	unsigned char buf[1024];
+	int n;
+	const char *authz, *user, *pass;
+	size_t ul, pl, zl;
 
 	if (len == 1 && b64[0] == '*') {
 		reply(s, "501 5.0.0 Authentication cancelled");
@@ -710,7 +709,8 @@ auth_plain(struct session *s, const char *b64, size_t len)
 		s->auth_fails++;
 		/* Postfix's line, which fail2ban's postfix-sasl filter matches. */
 		log_warnx("warning: unknown[%s]: SASL PLAIN authentication failed: "
-		    "authentication failure", s->peer_host);
+			  "authentication failure",
+		    s->peer_host);
 		reply(s, "535 5.7.8 Authentication credentials invalid");
 		if (s->auth_fails >= AUTH_FAIL_MAX) {
 			reply(s, "421 4.7.0 Too many failed authentications");
@@ -728,8 +728,8 @@ auth_plain(struct session *s, const char *b64, size_t len)
 static void
 auth_login_step(struct session *s, const char *b64, size_t len)
 {
-	unsigned char	buf[512];
-	int		n;
+	unsigned char buf[512];
+	int n;
 
 	if (len == 1 && b64[0] == '*') {
 		reply(s, "501 5.0.0 Authentication cancelled");
@@ -750,7 +750,7 @@ auth_login_step(struct session *s, const char *b64, size_t len)
 			return;
 		}
 		strlcpy(s->auth_user, (const char *)buf, sizeof(s->auth_user));
-		reply(s, "334 UGFzc3dvcmQ6");	/* "Password:" */
+		reply(s, "334 UGFzc3dvcmQ6"); /* "Password:" */
 		s->state = SS_AUTH_PASS;
 		return;
 	}
@@ -758,7 +758,8 @@ auth_login_step(struct session *s, const char *b64, size_t len)
 	if (!conf_users_check(s->d->users, s->auth_user, (const char *)buf, (size_t)n)) {
 		s->auth_fails++;
 		log_warnx("warning: unknown[%s]: SASL LOGIN authentication failed: "
-		    "authentication failure", s->peer_host);
+			  "authentication failure",
+		    s->peer_host);
 		reply(s, "535 5.7.8 Authentication credentials invalid");
 		if (s->auth_fails >= AUTH_FAIL_MAX) {
 			reply(s, "421 4.7.0 Too many failed authentications");
@@ -805,7 +806,7 @@ cmd_auth(struct session *s, const struct smtp_cmd *c)
 			auth_login_step(s, c->arg2, strlen(c->arg2));
 			return;
 		}
-		reply(s, "334 VXNlcm5hbWU6");	/* "Username:" */
+		reply(s, "334 VXNlcm5hbWU6"); /* "Username:" */
 		s->state = SS_AUTH_USER;
 	} else
 		reply(s, "504 5.5.4 Unrecognized authentication type");
@@ -845,8 +846,8 @@ cmd_free(struct smtp_cmd *c)
 static void
 session_command(struct session *s, const char *line, size_t len)
 {
-	struct smtp_cmd		*c;
-	struct smtp_perr	 err;
+	struct smtp_cmd *c;
+	struct smtp_perr err;
 
 	/*
 	 * RFC 5321 §4.5.3.1.4: 512 octets with CRLF; only MAIL and RCPT (their ESMTP
@@ -943,8 +944,8 @@ session_command(struct session *s, const char *line, size_t len)
 static bool
 take_line(struct session *s, char *line, size_t cap, size_t *len)
 {
-	uint8_t	*nl = memchr(s->in, '\n', s->inlen);
-	size_t	 n, used;
+	uint8_t *nl = memchr(s->in, '\n', s->inlen);
+	size_t n, used;
 
 	if (nl == NULL) {
 		if (s->inlen >= cap) {
@@ -979,8 +980,8 @@ take_line(struct session *s, char *line, size_t cap, size_t *len)
 static void
 session_process(struct session *s)
 {
-	char	line[SMTP_CMD_EXT_MAX + 1];
-	size_t	len, used;
+	char line[SMTP_CMD_EXT_MAX + 1];
+	size_t len, used;
 
 	for (;;) {
 		switch (s->state) {
@@ -988,8 +989,8 @@ session_process(struct session *s)
 		case SS_AUTH_PLAIN:
 		case SS_AUTH_USER:
 		case SS_AUTH_PASS:
-			if (!take_line(s, line, s->state == SS_CMD ? SMTP_CMD_EXT_MAX :
-			    sizeof(line) - 1, &len))
+			if (!take_line(s, line,
+				s->state == SS_CMD ? SMTP_CMD_EXT_MAX : sizeof(line) - 1, &len))
 				return;
 			if (len == SIZE_MAX)
 				continue;
@@ -1004,7 +1005,7 @@ session_process(struct session *s)
 		case SS_DATA:
 			if (s->inlen == 0)
 				return;
-			s->progress = true;	/* DATA: the timeout is one of inactivity */
+			s->progress = true; /* DATA: the timeout is one of inactivity */
 			switch (smtp_data_feed(&s->data, s->in, s->inlen, &used)) {
 			case SMTP_DATA_MORE:
 				s->inlen = 0;
@@ -1022,7 +1023,7 @@ session_process(struct session *s)
 					txn_commit(s, NULL);
 				break;
 			case SMTP_DATA_ERR:
-				s->inlen = 0;	/* keep reading to the end */
+				s->inlen = 0; /* keep reading to the end */
 				return;
 			}
 			break;
@@ -1059,8 +1060,7 @@ session_timeout(struct ev_timer *t, void *arg)
 		session_close(s);
 		return;
 	}
-	log_info("timeout after %s from %s", s->state == SS_DATA ? "DATA" : "command",
-	    s->peer_str);
+	log_info("timeout after %s from %s", s->state == SS_DATA ? "DATA" : "command", s->peer_str);
 	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->d->conf->hostname);
 	s->state = SS_CLOSING;
 	session_update_io(s);
@@ -1070,7 +1070,7 @@ static void
 session_arm_timer(struct session *s)
 {
 	unsigned t = s->state == SS_DATA || s->state == SS_BDAT ? s->d->conf->data_timeout
-								 : s->d->conf->cmd_timeout;
+								: s->d->conf->cmd_timeout;
 
 	ev_timer_start(s->d->loop, &s->timer, (uint64_t)t * 1000);
 }
@@ -1103,7 +1103,7 @@ session_handshake(struct session *s)
 	}
 	switch (SSL_get_error(s->ssl, r)) {
 	case SSL_ERROR_WANT_READ:
-		s->hs_want = EV_READ;	/* only that: the socket is nearly always writable */
+		s->hs_want = EV_READ; /* only that: the socket is nearly always writable */
 		return;
 	case SSL_ERROR_WANT_WRITE:
 		s->hs_want = EV_WRITE;
@@ -1245,8 +1245,8 @@ session_io(struct ev_io *io, int events, void *arg)
 	 * OpenSSL may hold decrypted input that did not fit our buffer; epoll will not
 	 * tell us about it, so take it now that processing made room.
 	 */
-	while (s->tls && s->state != SS_CLOSING && SSL_pending(s->ssl) > 0 &&
-	    session_wants_input(s)) {
+	while (
+	    s->tls && s->state != SS_CLOSING && SSL_pending(s->ssl) > 0 && session_wants_input(s)) {
 		size_t before = s->inlen;
 
 		if (session_read(s) == -1 || s->inlen == before)
@@ -1295,15 +1295,15 @@ greet_timer(struct ev_timer *t, void *arg)
 static unsigned
 clients_from(struct smtpd *d, const struct net_addr *a)
 {
-	struct session	*s;
-	unsigned	 n = 0;
-	char		 h[NET_ADDR_STRLEN];
+	struct session *s;
+	unsigned n = 0;
+	char h[NET_ADDR_STRLEN];
 
 	/* Each session keeps its address as text: compare with that, no formatting per session. */
 	net_addr_host(a, h, sizeof(h));
 	RB_FOREACH(s, sessions, &d->sessions)
-		if (strcmp(s->peer_host, h) == 0)
-			n++;
+	if (strcmp(s->peer_host, h) == 0)
+		n++;
 	return n;
 }
 
@@ -1320,11 +1320,11 @@ early_talker(int fd)
 static void
 accept_cb(struct ev_io *io, int events, void *arg)
 {
-	struct smtpd_listener	*sl = arg;
-	struct smtpd		*d = sl->d;
-	struct session		*s;
-	struct net_addr		 peer;
-	int			 fd;
+	struct smtpd_listener *sl = arg;
+	struct smtpd *d = sl->d;
+	struct session *s;
+	struct net_addr peer;
+	int fd;
 
 	(void)io;
 	(void)events;
@@ -1364,7 +1364,7 @@ accept_cb(struct ev_io *io, int events, void *arg)
 		d->nsessions++;
 		log_info("connect from %s", s->peer_str);
 		if (s->kind == MXD_L_SUBMISSIONS) {
-			start_tls(s);	/* RFC 8314 §3.3: TLS first, then the greeting */
+			start_tls(s); /* RFC 8314 §3.3: TLS first, then the greeting */
 		} else if (s->kind == MXD_L_MX && d->conf->greet_pause > 0) {
 			struct ev_timer *gt = &s->timer;
 
@@ -1393,9 +1393,9 @@ accept_cb(struct ev_io *io, int events, void *arg)
 static void
 qmgr_msg(void *arg, struct ipc_msg *m)
 {
-	struct smtpd	*d = arg;
-	struct ipc_qid	*q = (struct ipc_qid *)m->data;
-	struct session	 key, *s;
+	struct smtpd *d = arg;
+	struct ipc_qid *q = (struct ipc_qid *)m->data;
+	struct session key, *s;
 
 	key.id = m->hdr.ref;
 	s = RB_FIND(sessions, &d->sessions, &key);
@@ -1473,8 +1473,8 @@ smtpd_signal(int signo, void *arg)
 int
 smtpd_main(struct mxd *mxd, int qsock)
 {
-	struct smtpd	 d;
-	char		 err[512];
+	struct smtpd d;
+	char err[512];
 
 	memset(&d, 0, sizeof(d));
 	d.mxd = mxd;

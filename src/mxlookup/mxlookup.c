@@ -17,8 +17,7 @@
 #include "util/json.h"
 #include "util/log.h"
 
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr, "usage: mxlookup [-jLTx] [-s addr[:port]]... [-t type] name\n");
 	exit(EX_USAGE);
@@ -60,9 +59,9 @@ facts_text(const struct dns_facts *f)
 		return;
 	}
 	printf(";; security: server %s over %s, ID 0x%04x, source port %u, 0x20 %s, "
-	    "cookie %s, AD %s, %u replies dropped, %u attempt%s, %u ms\n",
-	    net_addr_str(&f->server, addr, sizeof(addr)), f->tcp ? "TCP" : "UDP", f->id,
-	    f->sport, f->x20 ? "verified" : "not used", f->cookie ? "verified" : "none",
+	       "cookie %s, AD %s, %u replies dropped, %u attempt%s, %u ms\n",
+	    net_addr_str(&f->server, addr, sizeof(addr)), f->tcp ? "TCP" : "UDP", f->id, f->sport,
+	    f->x20 ? "verified" : "not used", f->cookie ? "verified" : "none",
 	    f->ad ? "set (trusted)" : "not set or not trusted", f->dropped, f->attempts,
 	    f->attempts == 1 ? "" : "s", f->rtt_ms);
 }
@@ -90,11 +89,11 @@ facts_json(struct json *j, const struct dns_facts *f)
 static int
 show_records(struct dns_resolver *res, const char *name, uint16_t type, bool js)
 {
-	struct dns_result	 r;
-	struct json		 j;
-	char			 owner[DNS_NAME_STRLEN], qn[DNS_NAME_STRLEN];
-	char			*data;
-	size_t			 dlen = 65536;
+	struct dns_result r;
+	struct json j;
+	char owner[DNS_NAME_STRLEN], qn[DNS_NAME_STRLEN];
+	char *data;
+	size_t dlen = 65536;
 
 	data = malloc(dlen);
 	if (data == NULL)
@@ -144,10 +143,10 @@ show_records(struct dns_resolver *res, const char *name, uint16_t type, bool js)
 static int
 show_plan(struct dns_resolver *res, const char *name, unsigned flags, bool js)
 {
-	struct dns_mx_plan	 p;
-	struct json		 j;
-	char			 dom[DNS_NAME_STRLEN], host[DNS_NAME_STRLEN];
-	char			 addr[NET_ADDR_STRLEN];
+	struct dns_mx_plan p;
+	struct json j;
+	char dom[DNS_NAME_STRLEN], host[DNS_NAME_STRLEN];
+	char addr[NET_ADDR_STRLEN];
 
 	dns_mx_resolve(res, name, flags, &p);
 	if (p.domain.len == 0)
@@ -169,8 +168,8 @@ show_plan(struct dns_resolver *res, const char *name, unsigned flags, bool js)
 			json_int(&j, "pref", p.hosts[i].pref);
 			json_open(&j, "addrs", '[');
 			for (size_t k = 0; k < p.hosts[i].naddr; k++)
-				json_str(&j, NULL, net_addr_host(&p.hosts[i].addr[k], addr,
-				    sizeof(addr)));
+				json_str(&j, NULL,
+				    net_addr_host(&p.hosts[i].addr[k], addr, sizeof(addr)));
 			json_close(&j, ']');
 			json_bool(&j, "secure", p.hosts[i].secure);
 			json_str(&j, "refused", p.hosts[i].refused);
@@ -196,8 +195,8 @@ show_plan(struct dns_resolver *res, const char *name, unsigned flags, bool js)
 				    net_addr_host(&h->addr[k], addr, sizeof(addr)));
 			printf("%s\n", h->secure ? "  (DNSSEC secure)" : "");
 		}
-		printf(";; MX RRset: %s\n", p.secure ? "DNSSEC secure (AD from a trusted resolver)" :
-		    "not DNSSEC-secure");
+		printf(";; MX RRset: %s\n",
+		    p.secure ? "DNSSEC secure (AD from a trusted resolver)" : "not DNSSEC-secure");
 		if (p.status != DNS_INVAL || p.facts.attempts > 0)
 			facts_text(&p.facts);
 	}
@@ -208,11 +207,11 @@ show_plan(struct dns_resolver *res, const char *name, unsigned flags, bool js)
 int
 main(int argc, char *argv[])
 {
-	struct dns_conf		 conf;
-	struct dns_resolver	*res;
-	int			 ch, type = -1, rc;
-	bool			 plan = false, js = false;
-	unsigned		 flags = 0;
+	struct dns_conf conf;
+	struct dns_resolver *res;
+	int ch, type = -1, rc;
+	bool plan = false, js = false;
+	unsigned flags = 0;
 
 	log_init("mxlookup", false);
 	dns_conf_init(&conf);

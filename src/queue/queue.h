@@ -26,63 +26,63 @@
 
 #include "smtp/smtp.h"
 
-#define QUEUE_ID_LEN	 16		/* lower-case hex */
-#define QUEUE_REC_MAX	 65536		/* largest record payload */
-#define QUEUE_RCPT_MAX	 10000		/* hard cap; the config's max_recipients is lower */
+#define QUEUE_ID_LEN   16    /* lower-case hex */
+#define QUEUE_REC_MAX  65536 /* largest record payload */
+#define QUEUE_RCPT_MAX 10000 /* hard cap; the config's max_recipients is lower */
 
 enum queue_rec {
-	QR_MAGIC = 'M',		/* "mxdq1" */
-	QR_ID = 'I',		/* queue ID */
-	QR_TIME = 'T',		/* arrival, seconds since the epoch, decimal text */
-	QR_CLIENT = 'C',	/* "addr helo" — who sent it, for logs and bounces */
-	QR_AUTH = 'A',		/* authenticated user, if any */
-	QR_FROM = 'F',		/* reverse path, "" for <> */
-	QR_PARAM = 'P',		/* "BODY=8BITMIME", "SMTPUTF8", "RET=HDRS", "ENVID=x", ... */
-	QR_RCPT = 'R',		/* "addr\0notify-bits\0orcpt" */
-	QR_DATA = 'D',		/* a chunk of the message (headers + body, CRLF lines) */
-	QR_END = 'E'		/* body octets (8, network order) + CRC-32C (4) */
+	QR_MAGIC = 'M',  /* "mxdq1" */
+	QR_ID = 'I',     /* queue ID */
+	QR_TIME = 'T',   /* arrival, seconds since the epoch, decimal text */
+	QR_CLIENT = 'C', /* "addr helo" — who sent it, for logs and bounces */
+	QR_AUTH = 'A',   /* authenticated user, if any */
+	QR_FROM = 'F',   /* reverse path, "" for <> */
+	QR_PARAM = 'P',  /* "BODY=8BITMIME", "SMTPUTF8", "RET=HDRS", "ENVID=x", ... */
+	QR_RCPT = 'R',   /* "addr\0notify-bits\0orcpt" */
+	QR_DATA = 'D',   /* a chunk of the message (headers + body, CRLF lines) */
+	QR_END = 'E'     /* body octets (8, network order) + CRC-32C (4) */
 };
 
 struct queue_rcpt {
-	char		 addr[SMTP_ADDR_MAX + 1];
-	unsigned	 notify;	/* SMTP_NOTIFY_* */
-	char		 orcpt[SMTP_ADDR_MAX + 16];
+	char addr[SMTP_ADDR_MAX + 1];
+	unsigned notify; /* SMTP_NOTIFY_* */
+	char orcpt[SMTP_ADDR_MAX + 16];
 };
 
 struct queue_env {
-	char		 id[QUEUE_ID_LEN + 1];
-	time_t		 arrival;
-	char		 client[320];
-	char		 auth[SMTP_ADDR_MAX + 1];
-	char		 from[SMTP_ADDR_MAX + 1];
-	enum smtp_body	 body;
-	bool		 smtputf8;
-	enum smtp_ret	 ret;
-	char		 envid[101];
-	struct queue_rcpt *rcpt;	/* owned; queue_env_clear() frees */
-	size_t		 nrcpt;
-	uint64_t	 size;		/* body octets, from QR_END */
+	char id[QUEUE_ID_LEN + 1];
+	time_t arrival;
+	char client[320];
+	char auth[SMTP_ADDR_MAX + 1];
+	char from[SMTP_ADDR_MAX + 1];
+	enum smtp_body body;
+	bool smtputf8;
+	enum smtp_ret ret;
+	char envid[101];
+	struct queue_rcpt *rcpt; /* owned; queue_env_clear() frees */
+	size_t nrcpt;
+	uint64_t size; /* body octets, from QR_END */
 };
 
 /* Buffered record writer over a file descriptor it borrows. Errors are sticky. */
 struct queue_w {
-	int		 fd;
-	uint8_t		 buf[65536];
-	size_t		 len;
-	uint64_t	 data_octets;
-	uint32_t	 crc;
-	bool		 err;
-	int		 saved_errno;
+	int fd;
+	uint8_t buf[65536];
+	size_t len;
+	uint64_t data_octets;
+	uint32_t crc;
+	bool err;
+	int saved_errno;
 	/* private to queue_file.c */
-	size_t		 crc_off;	/* octets of buf already in crc */
-	size_t		 data_hdr;	/* offset in buf of the open QR_DATA header, or SIZE_MAX */
+	size_t crc_off;  /* octets of buf already in crc */
+	size_t data_hdr; /* offset in buf of the open QR_DATA header, or SIZE_MAX */
 };
-void	queue_w_init(struct queue_w *, int fd);
+void queue_w_init(struct queue_w *, int fd);
 /* Writes QR_MAGIC, ID, TIME, CLIENT, AUTH, FROM, PARAMs, RCPTs from env. */
-void	queue_w_env(struct queue_w *, const struct queue_env *);
-void	queue_w_data(struct queue_w *, const void *, size_t);	/* as many QR_DATA as needed */
+void queue_w_env(struct queue_w *, const struct queue_env *);
+void queue_w_data(struct queue_w *, const void *, size_t); /* as many QR_DATA as needed */
 /* Writes QR_END and flushes. Returns 0, or -1 with errno when any write failed. */
-int	queue_w_end(struct queue_w *);
+int queue_w_end(struct queue_w *);
 
 /*
  * Reads a whole message file (fd: seekable, read with pread from offset 0). data may be
@@ -93,18 +93,17 @@ int	queue_w_end(struct queue_w *);
 typedef int queue_data_fn(void *arg, const void *, size_t);
 enum queue_read_res { QUEUE_READ_OK, QUEUE_READ_TORN, QUEUE_READ_BAD, QUEUE_READ_IOERR };
 enum queue_read_res queue_file_read(int fd, struct queue_env *, queue_data_fn *data, void *arg);
-void	queue_env_clear(struct queue_env *);
+void queue_env_clear(struct queue_env *);
 /*
  * Appends a recipient to env->rcpt (grown with realloc; queue_env_clear() frees it).
  * orcpt may be NULL. Returns 0, or -1 when an argument does not fit its field, the count
  * would pass QUEUE_RCPT_MAX, or memory runs out.
  */
-int	queue_env_add_rcpt(struct queue_env *, const char *addr, unsigned notify,
-	    const char *orcpt);
+int queue_env_add_rcpt(struct queue_env *, const char *addr, unsigned notify, const char *orcpt);
 
 /* A new random queue ID (16 hex digits from the CSPRNG). */
-void	queue_id_new(char out[QUEUE_ID_LEN + 1]);
-bool	queue_id_valid(const char *);
+void queue_id_new(char out[QUEUE_ID_LEN + 1]);
+bool queue_id_valid(const char *);
 
 /*
  * CRC-32C (Castagnoli, RFC 3720 appendix B.4), chainable like zlib's crc32(): start with 0,
@@ -127,9 +126,9 @@ uint32_t queue_crc32c(uint32_t crc, const void *, size_t);
 #define QUEUE_DROP_OWNER 0x01
 enum queue_drop_res {
 	QUEUE_DROP_OK,
-	QUEUE_DROP_NOCREATE,	/* the file cannot be created: no directory, no permission,
+	QUEUE_DROP_NOCREATE, /* the file cannot be created: no directory, no permission,
 				   the spool path too long */
-	QUEUE_DROP_FAIL		/* a write, fsync or rename failed (ENOSPC, EIO), or memory */
+	QUEUE_DROP_FAIL      /* a write, fsync or rename failed (ENOSPC, EIO), or memory */
 };
 struct queue_drop;
 /*
@@ -138,16 +137,15 @@ struct queue_drop;
  * ends and frees, or NULL with *res, the reason in err and errno set.
  */
 struct queue_drop *queue_drop_open(const char *spool, unsigned flags, struct queue_env *env,
-	    char name[QUEUE_ID_LEN + 1], enum queue_drop_res *res, char *err, size_t errlen);
+    char name[QUEUE_ID_LEN + 1], enum queue_drop_res *res, char *err, size_t errlen);
 /* Appends message octets (CRLF lines, not dot-stuffed); errors show at the commit. */
-void	queue_drop_data(struct queue_drop *, const void *, size_t);
+void queue_drop_data(struct queue_drop *, const void *, size_t);
 /* END record, fsync, rename to maildrop/NAME, fsync maildrop/. OK, or FAIL with err/errno. */
 enum queue_drop_res queue_drop_commit(struct queue_drop *, char *err, size_t errlen);
-void	queue_drop_abort(struct queue_drop *);	/* NULL is fine */
+void queue_drop_abort(struct queue_drop *); /* NULL is fine */
 /* All of it for a message in memory. */
 enum queue_drop_res queue_drop(const char *spool, unsigned flags, struct queue_env *env,
-	    const void *msg, size_t len, char name[QUEUE_ID_LEN + 1], char *err,
-	    size_t errlen);
+    const void *msg, size_t len, char name[QUEUE_ID_LEN + 1], char *err, size_t errlen);
 /*
  * Pickup's rules: every envelope field of a drop file must be what smtpd itself would
  * have accepted, so nothing in it can become a command to the next server. path_ok: addr
@@ -155,8 +153,8 @@ enum queue_drop_res queue_drop(const char *spool, unsigned flags, struct queue_e
  * ENVID, an ORCPT); env_bad: NULL, or what is wrong with env (sender, ENVID, recipients,
  * ORCPTs).
  */
-bool	queue_drop_path_ok(const char *addr, unsigned flags);
-bool	queue_drop_text_ok(const char *);
+bool queue_drop_path_ok(const char *addr, unsigned flags);
+bool queue_drop_text_ok(const char *);
 const char *queue_drop_env_bad(const struct queue_env *);
 
 /*
@@ -169,18 +167,18 @@ const char *queue_drop_env_bad(const struct queue_env *);
  */
 #define QUEUE_DT_VALUE_MAX (SMTP_ADDR_MAX + 64)
 struct queue_dt {
-	const char	*addr;
-	char		 val[QUEUE_DT_VALUE_MAX + 1];
-	size_t		 len;
-	uint8_t		 match;		/* octets of the field name matched; 0xff: another field */
-	bool		 bol;		/* at the start of a line */
-	bool		 collect;	/* inside a Delivered-To value */
-	bool		 over;		/* that value was too long */
-	bool		 done, found;
+	const char *addr;
+	char val[QUEUE_DT_VALUE_MAX + 1];
+	size_t len;
+	uint8_t match; /* octets of the field name matched; 0xff: another field */
+	bool bol;      /* at the start of a line */
+	bool collect;  /* inside a Delivered-To value */
+	bool over;     /* that value was too long */
+	bool done, found;
 };
-void	queue_dt_init(struct queue_dt *, const char *addr);
-void	queue_dt_feed(struct queue_dt *, const void *, size_t);
-bool	queue_dt_found(struct queue_dt *);	/* ends a field the input stopped inside */
+void queue_dt_init(struct queue_dt *, const char *addr);
+void queue_dt_feed(struct queue_dt *, const void *, size_t);
+bool queue_dt_found(struct queue_dt *); /* ends a field the input stopped inside */
 
 /*
  * --- local delivery ------------------------------------------------------------------
@@ -196,9 +194,9 @@ enum deliver_action { DELIVER_ACTION_DELIVERED, DELIVER_ACTION_EXPANDED, DELIVER
 
 struct deliver_result {
 	enum deliver_status status;
-	char		 dsn[12];
-	char		 text[512];
-	enum deliver_action action;	/* of an OK; zeroed means "delivered" */
+	char dsn[12];
+	char text[512];
+	enum deliver_action action; /* of an OK; zeroed means "delivered" */
 };
 
 /*
@@ -217,9 +215,9 @@ struct deliver_result {
  * writing a second copy. With redelivery set (the message was recovered after a restart)
  * cur/ is searched too, for a copy a mail reader has already moved there.
  */
-int	maildir_deliver(const char *root, const char *domain, const char *local, int msgfd,
-	    const struct queue_env *env, const char *rcpt, const char *hostname,
-	    struct deliver_result *res, bool redelivery);
+int maildir_deliver(const char *root, const char *domain, const char *local, int msgfd,
+    const struct queue_env *env, const char *rcpt, const char *hostname, struct deliver_result *res,
+    bool redelivery);
 
 /*
  * LMTP (RFC 2033) client (queue_lmtp.c: the SMTP client of queue/smtpc.h in its LMTP
@@ -235,9 +233,8 @@ int	maildir_deliver(const char *root, const char *domain, const char *local, int
  * connection or a malformed reply makes every recipient not yet final TEMP. Returns 0 when
  * the session ran to its end, -1 when it did not. n is at most QUEUE_RCPT_MAX.
  */
-int	lmtp_deliver(const char *target, const char *lhlo, int msgfd,
-	    const struct queue_env *env, const char *const *rcpts, size_t n,
-	    struct deliver_result *res, unsigned timeout_s);
+int lmtp_deliver(const char *target, const char *lhlo, int msgfd, const struct queue_env *env,
+    const char *const *rcpts, size_t n, struct deliver_result *res, unsigned timeout_s);
 
 /*
  * Aliases: a file of "local: target, target" lines ('#' starts a comment line, blank
@@ -253,13 +250,13 @@ int	lmtp_deliver(const char *target, const char *lhlo, int msgfd,
  */
 #define ALIAS_ENTRIES_MAX 1000
 #define ALIAS_EXPAND_MAX  1000
-#define ALIAS_DEPTH_MAX	  8
-#define ALIAS_LINE_MAX	  4096
+#define ALIAS_DEPTH_MAX   8
+#define ALIAS_LINE_MAX    4096
 struct alias_map;
 struct alias_map *alias_load(const char *path, char *err, size_t errlen);
-int	alias_expand(const struct alias_map *, const char *local,
-	    char out[][SMTP_ADDR_MAX + 1], size_t max, size_t *n);
-void	alias_free(struct alias_map *);
+int alias_expand(const struct alias_map *, const char *local, char out[][SMTP_ADDR_MAX + 1],
+    size_t max, size_t *n);
+void alias_free(struct alias_map *);
 
 /*
  * --- delivery status notifications -----------------------------------------------------
@@ -269,14 +266,14 @@ void	alias_free(struct alias_map *);
  */
 enum dsn_action { DSN_FAILED, DSN_DELAYED, DSN_DELIVERED, DSN_RELAYED, DSN_EXPANDED };
 struct dsn_rcpt {
-	const char	*addr;		/* final recipient */
-	const char	*orcpt;		/* RFC 3461 ORCPT as stored ("rfc822;x@y"), "" or NULL */
-	enum dsn_action	 action;
-	const char	*status;	/* "5.1.1"; NULL or malformed: X.0.0 by the action */
-	const char	*remote_mta;	/* "mx.example.org" or NULL */
-	const char	*diag;		/* the remote reply "550 5.1.1 <x>: user unknown", or
+	const char *addr;  /* final recipient */
+	const char *orcpt; /* RFC 3461 ORCPT as stored ("rfc822;x@y"), "" or NULL */
+	enum dsn_action action;
+	const char *status;     /* "5.1.1"; NULL or malformed: X.0.0 by the action */
+	const char *remote_mta; /* "mx.example.org" or NULL */
+	const char *diag;       /* the remote reply "550 5.1.1 <x>: user unknown", or
 					   our own reason, or NULL */
-	time_t		 last_attempt;	/* 0: none */
+	time_t last_attempt;    /* 0: none */
 };
 
 /*
@@ -293,14 +290,13 @@ struct dsn_rcpt {
  * (never bounce a bounce, RFC 3461 §6.2), n == 0, an invalid id or hostname, a recipient
  * without address, an original that does not read back OK, a write error (errno kept).
  */
-int	queue_dsn_write(int fd, const char *id, const char *hostname,
-	    const struct queue_env *orig, int origfd, const struct dsn_rcpt *rcpts, size_t n,
-	    time_t now, char *err, size_t errlen);
+int queue_dsn_write(int fd, const char *id, const char *hostname, const struct queue_env *orig,
+    int origfd, const struct dsn_rcpt *rcpts, size_t n, time_t now, char *err, size_t errlen);
 /*
  * Whether a recipient with RFC 3461 NOTIFY bits notify (SMTP_NOTIFY_*, 0 = not given)
  * wants a DSN for this action: 0 → FAILED and DELAYED; NEVER → none; else the named ones
  * (SUCCESS: DELIVERED, RELAYED, EXPANDED).
  */
-bool	dsn_wanted(unsigned notify, enum dsn_action);
+bool dsn_wanted(unsigned notify, enum dsn_action);
 
 #endif

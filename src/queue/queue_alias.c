@@ -35,17 +35,17 @@
 
 #include "queue/queue.h"
 
-#define ALIAS_KEY_MAX	(SMTP_LOCAL_MAX * 4)	/* octets, as struct smtp_path's local */
+#define ALIAS_KEY_MAX (SMTP_LOCAL_MAX * 4) /* octets, as struct smtp_path's local */
 
 struct alias_ent {
-	char		*key;
-	char		**target;
-	size_t		 ntarget;
+	char *key;
+	char **target;
+	size_t ntarget;
 };
 
 struct alias_map {
-	struct alias_ent *e;	/* sorted by key after loading */
-	size_t		  n;
+	struct alias_ent *e; /* sorted by key after loading */
+	size_t n;
 };
 
 /* atext (RFC 5322 §3.2.3), '.', and UTF-8 octets (RFC 6531); no '@', no spaces. */
@@ -147,7 +147,7 @@ lookup(const struct alias_map *m, const char *key)
 
 	if (m == NULL || m->n == 0)
 		return NULL;
-	k.key = (char *)(uintptr_t)key;	/* bsearch's key is const in spirit */
+	k.key = (char *)(uintptr_t)key; /* bsearch's key is const in spirit */
 	return bsearch(&k, m->e, m->n, sizeof(k), ent_cmp);
 }
 
@@ -155,8 +155,8 @@ lookup(const struct alias_map *m, const char *key)
 static const char *
 parse_line(char *s, char *end, struct alias_ent *e)
 {
-	char	*colon, *k, *ke, *t, *te, *at, *sign, **nt;
-	size_t	 len;
+	char *colon, *k, *ke, *t, *te, *at, *sign, **nt;
+	size_t len;
 
 	memset(e, 0, sizeof(*e));
 	colon = memchr(s, ':', (size_t)(end - s));
@@ -210,15 +210,15 @@ parse_line(char *s, char *end, struct alias_ent *e)
 struct alias_map *
 alias_load(const char *path, char *err, size_t errlen)
 {
-	FILE			*f;
-	struct alias_map	*m;
-	struct alias_ent	 e, *ne;
-	char			*line, *s, *end;
-	const char		*why = NULL;
-	size_t			 len, i;
-	unsigned		 lineno = 0;
-	int			 c;
-	bool			 eof = false;
+	FILE *f;
+	struct alias_map *m;
+	struct alias_ent e, *ne;
+	char *line, *s, *end;
+	const char *why = NULL;
+	size_t len, i;
+	unsigned lineno = 0;
+	int c;
+	bool eof = false;
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -305,11 +305,11 @@ alias_load(const char *path, char *err, size_t errlen)
 }
 
 struct xp {
-	const struct alias_map	*m;
-	char			(*out)[SMTP_ADDR_MAX + 1];
-	size_t			 max, n;
-	const char		*path[ALIAS_DEPTH_MAX + 1];
-	bool			*done;	/* per entry: already expanded in this call */
+	const struct alias_map *m;
+	char (*out)[SMTP_ADDR_MAX + 1];
+	size_t max, n;
+	const char *path[ALIAS_DEPTH_MAX + 1];
+	bool *done; /* per entry: already expanded in this call */
 };
 
 static int
@@ -331,9 +331,9 @@ xp_add(struct xp *x, const char *a)
 static int
 xp_expand(struct xp *x, const char *name, size_t depth)
 {
-	const struct alias_ent	*e = lookup(x->m, name);
-	size_t			 i, j, idx;
-	const char		*t;
+	const struct alias_ent *e = lookup(x->m, name);
+	size_t i, j, idx;
+	const char *t;
 
 	if (e == NULL)
 		return xp_add(x, name);
@@ -368,10 +368,10 @@ int
 alias_expand(const struct alias_map *m, const char *local, char out[][SMTP_ADDR_MAX + 1],
     size_t max, size_t *n)
 {
-	struct xp	x;
-	char		key[SMTP_ADDR_MAX + 1];
-	size_t		len = strlen(local);
-	int		rc;
+	struct xp x;
+	char key[SMTP_ADDR_MAX + 1];
+	size_t len = strlen(local);
+	int rc;
 
 	*n = 0;
 	if (len > SMTP_ADDR_MAX) {

@@ -52,17 +52,17 @@
 
 #include "queue/queue.h"
 
-#define DROP_NAME_TRIES	8
-#define DROP_PATH_MAX	1200
+#define DROP_NAME_TRIES 8
+#define DROP_PATH_MAX   1200
 
 struct queue_drop {
-	struct queue_w	 w;
-	char		 dir[DROP_PATH_MAX];	/* SPOOL/maildrop */
-	char		 tmp[DROP_PATH_MAX];
-	char		 final[DROP_PATH_MAX];
-	unsigned	 flags;
-	int		 fd;
-	sigset_t	 oldmask;
+	struct queue_w w;
+	char dir[DROP_PATH_MAX]; /* SPOOL/maildrop */
+	char tmp[DROP_PATH_MAX];
+	char final[DROP_PATH_MAX];
+	unsigned flags;
+	int fd;
+	sigset_t oldmask;
 };
 
 /* Restores the signal mask and frees d; the files are the caller's business by now. */
@@ -100,17 +100,19 @@ drop_paths(struct queue_drop *d, const char *spool, const char *name)
 	else
 		c = snprintf(d->tmp, sizeof(d->tmp), "%s/maildrop/.%s.tmp", spool, name);
 	return a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof(d->dir) ||
-	    (size_t)b >= sizeof(d->final) || (size_t)c >= sizeof(d->tmp) ? -1 : 0;
+		(size_t)b >= sizeof(d->final) || (size_t)c >= sizeof(d->tmp)
+	    ? -1
+	    : 0;
 }
 
 struct queue_drop *
 queue_drop_open(const char *spool, unsigned flags, struct queue_env *env,
     char name[QUEUE_ID_LEN + 1], enum queue_drop_res *res, char *err, size_t errlen)
 {
-	struct queue_drop	*d;
-	sigset_t		 block;
-	mode_t			 mode = (flags & QUEUE_DROP_OWNER) ? 0600 : 0644;
-	int			 saved;
+	struct queue_drop *d;
+	sigset_t block;
+	mode_t mode = (flags & QUEUE_DROP_OWNER) ? 0600 : 0644;
+	int saved;
 
 	*res = QUEUE_DROP_NOCREATE;
 	d = calloc(1, sizeof(*d));
@@ -138,7 +140,7 @@ queue_drop_open(const char *spool, unsigned flags, struct queue_env *env,
 	for (int i = 0; i < DROP_NAME_TRIES; i++) {
 		if (i > 0) {
 			queue_id_new(name);
-			(void)drop_paths(d, spool, name);	/* same lengths as the first */
+			(void)drop_paths(d, spool, name); /* same lengths as the first */
 		}
 		d->fd = open(d->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (d->fd != -1 || errno != EEXIST)
@@ -147,8 +149,8 @@ queue_drop_open(const char *spool, unsigned flags, struct queue_env *env,
 	if (d->fd == -1) {
 		saved = errno;
 		if (flags & QUEUE_DROP_OWNER)
-			(void)snprintf(err, errlen, "cannot create %s: %s", d->tmp,
-			    strerror(saved));
+			(void)snprintf(
+			    err, errlen, "cannot create %s: %s", d->tmp, strerror(saved));
 		else
 			(void)snprintf(err, errlen, "cannot create a file in %s: %s%s", d->dir,
 			    strerror(saved),
@@ -164,7 +166,7 @@ queue_drop_open(const char *spool, unsigned flags, struct queue_env *env,
 		drop_fail(d);
 		return NULL;
 	}
-	env->arrival = time(NULL);	/* pickup sets its own; this is for the record */
+	env->arrival = time(NULL); /* pickup sets its own; this is for the record */
 	strlcpy(env->id, name, sizeof(env->id));
 	queue_w_init(&d->w, d->fd);
 	queue_w_env(&d->w, env);
@@ -244,11 +246,11 @@ queue_drop_abort(struct queue_drop *d)
 }
 
 enum queue_drop_res
-queue_drop(const char *spool, unsigned flags, struct queue_env *env, const void *msg,
-    size_t len, char name[QUEUE_ID_LEN + 1], char *err, size_t errlen)
+queue_drop(const char *spool, unsigned flags, struct queue_env *env, const void *msg, size_t len,
+    char name[QUEUE_ID_LEN + 1], char *err, size_t errlen)
 {
-	struct queue_drop	*d;
-	enum queue_drop_res	 res;
+	struct queue_drop *d;
+	enum queue_drop_res res;
 
 	d = queue_drop_open(spool, flags, env, name, &res, err, errlen);
 	if (d == NULL)
@@ -262,10 +264,10 @@ queue_drop(const char *spool, unsigned flags, struct queue_env *env, const void 
 bool
 queue_drop_path_ok(const char *addr, unsigned flags)
 {
-	char			 buf[SMTP_ADDR_MAX + 3];
-	struct smtp_path	 p;
-	struct smtp_perr	 e;
-	int			 n;
+	char buf[SMTP_ADDR_MAX + 3];
+	struct smtp_path p;
+	struct smtp_perr e;
+	int n;
 
 	n = snprintf(buf, sizeof(buf), "<%s>", addr);
 	return n > 0 && (size_t)n < sizeof(buf) &&
@@ -311,7 +313,7 @@ queue_dt_init(struct queue_dt *dt, const char *addr)
 static void
 dt_end_field(struct queue_dt *dt)
 {
-	char	*v = dt->val, *e;
+	char *v = dt->val, *e;
 
 	if (dt->collect && !dt->over && !dt->found) {
 		dt->val[dt->len] = '\0';
@@ -337,9 +339,9 @@ dt_end_field(struct queue_dt *dt)
 void
 queue_dt_feed(struct queue_dt *dt, const void *p, size_t len)
 {
-	static const char	 name[] = "delivered-to:";
-	const uint8_t		*c = p;
-	uint8_t			 lc;
+	static const char name[] = "delivered-to:";
+	const uint8_t *c = p;
+	uint8_t lc;
 
 	for (size_t i = 0; i < len && !dt->done; i++) {
 		if (dt->bol) {
@@ -374,7 +376,7 @@ queue_dt_feed(struct queue_dt *dt, const void *p, size_t len)
 		if (!dt->collect || c[i] == '\r')
 			continue;
 		if (dt->len == QUEUE_DT_VALUE_MAX)
-			dt->over = true;	/* longer than any address: not ours */
+			dt->over = true; /* longer than any address: not ours */
 		else
 			dt->val[dt->len++] = (char)c[i];
 	}
@@ -384,6 +386,6 @@ bool
 queue_dt_found(struct queue_dt *dt)
 {
 	if (!dt->done)
-		dt_end_field(dt);	/* the input ended inside the header section */
+		dt_end_field(dt); /* the input ended inside the header section */
 	return dt->found;
 }

@@ -56,12 +56,12 @@
 #include "queue/queue.h"
 #include "util/rand.h"
 
-#define DSN_LINE_MAX	998		/* octets before CRLF, RFC 5322 §2.1.1 */
-#define DSN_FOLD	78		/* where folding starts, RFC 5322 §2.1.1 SHOULD */
-#define DSN_FULL_MAX	(1024 * 1024)	/* no RET: whole message up to here, headers beyond */
-#define DSN_DIAG_MAX	2048		/* octets of a remote reply kept */
-#define DSN_HOST_MAX	256
-#define DSN_BOUNDARY	64
+#define DSN_LINE_MAX 998           /* octets before CRLF, RFC 5322 §2.1.1 */
+#define DSN_FOLD     78            /* where folding starts, RFC 5322 §2.1.1 SHOULD */
+#define DSN_FULL_MAX (1024 * 1024) /* no RET: whole message up to here, headers beyond */
+#define DSN_DIAG_MAX 2048          /* octets of a remote reply kept */
+#define DSN_HOST_MAX 256
+#define DSN_BOUNDARY 64
 
 /* What the third part carries. */
 enum dsn_ret_mode { DSN_RET_FULL, DSN_RET_HDRS };
@@ -71,15 +71,15 @@ enum dsn_hdrs_why { WHY_NONE, WHY_ASKED, WHY_SIZE, WHY_BINARY, WHY_NOTFAIL };
 
 /* The original's content on its way into part 3 (or only counted, with w NULL). */
 struct dsn_orig {
-	struct queue_w	*w;		/* NULL: scan only */
+	struct queue_w *w; /* NULL: scan only */
 	enum dsn_ret_mode mode;
-	bool		 bol;		/* at the start of a line */
-	bool		 pend_cr;	/* a CR at the start of a line, held back */
-	bool		 done;		/* headers-only: the header section has ended */
-	bool		 cut;		/* headers-only: cut at DSN_FULL_MAX */
-	bool		 eightbit;	/* an octet above 0x7f went out */
-	uint64_t	 out;		/* octets passed on */
-	uint8_t		 last;		/* last octet passed on */
+	bool bol;      /* at the start of a line */
+	bool pend_cr;  /* a CR at the start of a line, held back */
+	bool done;     /* headers-only: the header section has ended */
+	bool cut;      /* headers-only: cut at DSN_FULL_MAX */
+	bool eightbit; /* an octet above 0x7f went out */
+	uint64_t out;  /* octets passed on */
+	uint8_t last;  /* last octet passed on */
 };
 
 /* --- small helpers --------------------------------------------------------------------- */
@@ -115,9 +115,9 @@ is_ascii(const char *s)
 static void
 dsn_clean(const char *s, char *out, size_t cap, bool utf8, bool collapse)
 {
-	size_t		 i, o = 0, len;
-	unsigned char	 c;
-	bool		 keep8, cut = false;
+	size_t i, o = 0, len;
+	unsigned char c;
+	bool keep8, cut = false;
 
 	if (cap == 0)
 		return;
@@ -159,9 +159,9 @@ dsn_clean(const char *s, char *out, size_t cap, bool utf8, bool collapse)
 static void
 dsn_date(time_t t, char *out, size_t cap)
 {
-	static const char *const wday[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-		"Aug", "Sep", "Oct", "Nov", "Dec" };
+	static const char *const wday[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char *const mon[] = {
+	    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	struct tm tm;
 
 	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
@@ -257,12 +257,11 @@ out_str(struct queue_w *w, const char *s)
 }
 
 /* One short line of our own making (never untrusted text: that goes through out_fold). */
-static void __attribute__((format(printf, 2, 3)))
-out_line(struct queue_w *w, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) out_line(struct queue_w *w, const char *fmt, ...)
 {
-	char	 line[DSN_LINE_MAX + 1];
-	va_list	 ap;
-	int	 k;
+	char line[DSN_LINE_MAX + 1];
+	va_list ap;
+	int k;
 
 	va_start(ap, fmt);
 	k = vsnprintf(line, sizeof(line), fmt, ap);
@@ -325,7 +324,7 @@ out_fold(struct queue_w *w, size_t col, const char *s, const char *indent)
 		s += cut;
 		len -= cut;
 		if (indent == NULL) {
-			col = 0;	/* s starts with the space */
+			col = 0; /* s starts with the space */
 			continue;
 		}
 		while (len > 0 && *s == ' ') {
@@ -376,9 +375,9 @@ orig_emit(struct dsn_orig *o, const uint8_t *p, size_t n)
 static int
 orig_data(void *arg, const void *buf, size_t n)
 {
-	struct dsn_orig	*o = arg;
-	const uint8_t	*p = buf;
-	size_t		 i, from = 0;
+	struct dsn_orig *o = arg;
+	const uint8_t *p = buf;
+	size_t i, from = 0;
 
 	if (o->mode == DSN_RET_FULL) {
 		orig_emit(o, p, n);
@@ -402,7 +401,7 @@ orig_data(void *arg, const void *buf, size_t n)
 			o->pend_cr = true;
 			continue;
 		}
-		if (o->bol && p[i] == '\n') {	/* a bare LF empty line: the end, too */
+		if (o->bol && p[i] == '\n') { /* a bare LF empty line: the end, too */
 			orig_emit(o, p + from, i - from);
 			o->done = true;
 			return -1;
@@ -423,8 +422,8 @@ orig_data(void *arg, const void *buf, size_t n)
 static int
 orig_read(int fd, struct dsn_orig *o, char *err, size_t errlen)
 {
-	struct queue_env	 scratch;
-	enum queue_read_res	 res;
+	struct queue_env scratch;
+	enum queue_read_res res;
 
 	o->bol = true;
 	o->pend_cr = false;
@@ -435,12 +434,13 @@ orig_read(int fd, struct dsn_orig *o, char *err, size_t errlen)
 	o->last = '\n';
 	res = queue_file_read(fd, &scratch, orig_data, o);
 	if (res == QUEUE_READ_IOERR && o->done)
-		res = QUEUE_READ_OK;	/* we stopped it: the headers were complete */
+		res = QUEUE_READ_OK; /* we stopped it: the headers were complete */
 	queue_env_clear(&scratch);
 	if (res != QUEUE_READ_OK) {
 		dsn_err(err, errlen, "original message unreadable (%s)",
-		    res == QUEUE_READ_TORN ? "torn" : res == QUEUE_READ_BAD ? "bad" :
-		    strerror(errno));
+		    res == QUEUE_READ_TORN      ? "torn"
+			: res == QUEUE_READ_BAD ? "bad"
+						: strerror(errno));
 		return -1;
 	}
 	/* A header section that was all the message never got its CRLF back. */
@@ -453,14 +453,14 @@ orig_read(int fd, struct dsn_orig *o, char *err, size_t errlen)
 
 /* Everything decided before the first octet is written. */
 struct dsn_plan {
-	char		 host[DSN_HOST_MAX];	/* cleaned hostname */
-	char		 boundary[DSN_BOUNDARY];
-	int		 worst;			/* dsn_severity() of the worst action */
-	bool		 utf8;			/* an address in the report is UTF-8 */
-	bool		 smtputf8;		/* orig->smtputf8: part 3 is message/global* */
+	char host[DSN_HOST_MAX]; /* cleaned hostname */
+	char boundary[DSN_BOUNDARY];
+	int worst;     /* dsn_severity() of the worst action */
+	bool utf8;     /* an address in the report is UTF-8 */
+	bool smtputf8; /* orig->smtputf8: part 3 is message/global* */
 	enum dsn_ret_mode ret;
 	enum dsn_hdrs_why why;
-	bool		 orig8;			/* part 3 has 8-bit octets */
+	bool orig8; /* part 3 has 8-bit octets */
 };
 
 /* Address (cleaned) with its RFC 3464 §2.3.2 / RFC 6533 address type. */
@@ -477,9 +477,9 @@ addr_typed(const char *addr, bool utf8, char *out, size_t cap)
 static void
 orcpt_typed(const char *orcpt, bool utf8, char *out, size_t cap)
 {
-	char		 t[SMTP_ADDR_MAX + 16];
-	const char	*semi;
-	size_t		 tl;
+	char t[SMTP_ADDR_MAX + 16];
+	const char *semi;
+	size_t tl;
 
 	out[0] = '\0';
 	if (orcpt == NULL || orcpt[0] == '\0')
@@ -487,7 +487,7 @@ orcpt_typed(const char *orcpt, bool utf8, char *out, size_t cap)
 	dsn_clean(orcpt, t, sizeof(t), utf8, false);
 	semi = strchr(t, ';');
 	if (semi == NULL || semi == t)
-		return;		/* not "type;address": nothing we can echo truthfully */
+		return; /* not "type;address": nothing we can echo truthfully */
 	tl = (size_t)(semi - t);
 	semi++;
 	while (*semi == ' ')
@@ -501,39 +501,46 @@ static void
 write_text(struct queue_w *w, const struct dsn_plan *pl, const struct queue_env *orig,
     const struct dsn_rcpt *rcpts, size_t n)
 {
-	char		 addr[SMTP_ADDR_MAX + 1], host[DSN_HOST_MAX], diag[DSN_DIAG_MAX];
-	char		 para[SMTP_ADDR_MAX + DSN_HOST_MAX + DSN_DIAG_MAX + 128];
-	const char	*status;
-	size_t		 i;
+	char addr[SMTP_ADDR_MAX + 1], host[DSN_HOST_MAX], diag[DSN_DIAG_MAX];
+	char para[SMTP_ADDR_MAX + DSN_HOST_MAX + DSN_DIAG_MAX + 128];
+	const char *status;
+	size_t i;
 
 	out_line(w, "This is the mail system at %s.", pl->host);
 	out_str(w, "\r\n");
 	switch (pl->worst) {
 	case 2:
-		out_fold(w, 0, "Your message could not be delivered to one or more of its "
+		out_fold(w, 0,
+		    "Your message could not be delivered to one or more of its "
 		    "recipients. The mail system has given up on them; the reasons are below.",
 		    "");
 		for (i = 0; i < n && rcpts[i].action != DSN_DELAYED; i++)
 			continue;
 		if (i < n)
-			out_fold(w, 0, "Delivery to the recipients marked \"delayed\" is still "
-			    "being tried.", "");
+			out_fold(w, 0,
+			    "Delivery to the recipients marked \"delayed\" is still "
+			    "being tried.",
+			    "");
 		break;
 	case 1:
-		out_fold(w, 0, "Your message has not been delivered yet to one or more of its "
+		out_fold(w, 0,
+		    "Your message has not been delivered yet to one or more of its "
 		    "recipients. The mail system keeps trying; you need not send it again. "
-		    "The reasons for the delay are below.", "");
+		    "The reasons for the delay are below.",
+		    "");
 		break;
 	default:
-		out_fold(w, 0, "Your message was delivered, or passed on, to the recipients "
-		    "below, as you asked.", "");
+		out_fold(w, 0,
+		    "Your message was delivered, or passed on, to the recipients "
+		    "below, as you asked.",
+		    "");
 		break;
 	}
 	out_str(w, "\r\n");
 	for (i = 0; i < n; i++) {
 		dsn_clean(rcpts[i].addr, addr, sizeof(addr), pl->utf8, false);
-		status = dsn_status_valid(rcpts[i].status) ? rcpts[i].status :
-		    dsn_status_default(rcpts[i].action);
+		status = dsn_status_valid(rcpts[i].status) ? rcpts[i].status
+							   : dsn_status_default(rcpts[i].action);
 		dsn_clean(rcpts[i].remote_mta, host, sizeof(host), false, true);
 		dsn_clean(rcpts[i].diag, diag, sizeof(diag), false, true);
 		if (diag[0] != '\0' && host[0] != '\0')
@@ -557,16 +564,22 @@ write_text(struct queue_w *w, const struct dsn_plan *pl, const struct queue_env 
 		out_line(w, "%s", "Your message is attached.");
 		break;
 	case WHY_ASKED:
-		out_fold(w, 0, "The header section of your message is attached; you asked for "
-		    "headers only (RET=HDRS).", "");
+		out_fold(w, 0,
+		    "The header section of your message is attached; you asked for "
+		    "headers only (RET=HDRS).",
+		    "");
 		break;
 	case WHY_SIZE:
-		out_fold(w, 0, "The header section of your message is attached; the message "
-		    "itself is larger than 1 MiB.", "");
+		out_fold(w, 0,
+		    "The header section of your message is attached; the message "
+		    "itself is larger than 1 MiB.",
+		    "");
 		break;
 	case WHY_BINARY:
-		out_fold(w, 0, "The header section of your message is attached; its binary body "
-		    "(BODY=BINARYMIME) cannot be returned in a report.", "");
+		out_fold(w, 0,
+		    "The header section of your message is attached; its binary body "
+		    "(BODY=BINARYMIME) cannot be returned in a report.",
+		    "");
 		break;
 	case WHY_NOTFAIL:
 		out_line(w, "%s", "The header section of your message is attached.");
@@ -584,9 +597,9 @@ static void
 write_status(struct queue_w *w, const struct dsn_plan *pl, const struct queue_env *orig,
     const struct dsn_rcpt *rcpts, size_t n)
 {
-	char		 v[SMTP_ADDR_MAX + DSN_DIAG_MAX + 32], t[DSN_DIAG_MAX];
-	char		 date[64];
-	size_t		 i;
+	char v[SMTP_ADDR_MAX + DSN_DIAG_MAX + 32], t[DSN_DIAG_MAX];
+	char date[64];
+	size_t i;
 
 	/* RFC 3464 §2.2: per-message fields, in the order of the grammar. */
 	if (orig->envid[0] != '\0') {
@@ -609,8 +622,9 @@ write_status(struct queue_w *w, const struct dsn_plan *pl, const struct queue_en
 		addr_typed(rcpts[i].addr, pl->utf8, v, sizeof(v));
 		out_field(w, "Final-Recipient", v);
 		out_field(w, "Action", dsn_action_name(rcpts[i].action));
-		out_field(w, "Status", dsn_status_valid(rcpts[i].status) ? rcpts[i].status :
-		    dsn_status_default(rcpts[i].action));
+		out_field(w, "Status",
+		    dsn_status_valid(rcpts[i].status) ? rcpts[i].status
+						      : dsn_status_default(rcpts[i].action));
 		dsn_clean(rcpts[i].remote_mta, t, sizeof(t), false, true);
 		if (t[0] != '\0') {
 			(void)snprintf(v, sizeof(v), "dns; %s", t);
@@ -619,8 +633,8 @@ write_status(struct queue_w *w, const struct dsn_plan *pl, const struct queue_en
 		dsn_clean(rcpts[i].diag, t, sizeof(t), false, true);
 		if (t[0] != '\0') {
 			/* §2.3.6: "smtp" for an SMTP reply; our own words get an X- type. */
-			(void)snprintf(v, sizeof(v), "%s; %s", is_smtp_reply(t) ? "smtp" : "X-mxd",
-			    t);
+			(void)snprintf(
+			    v, sizeof(v), "%s; %s", is_smtp_reply(t) ? "smtp" : "X-mxd", t);
 			out_field(w, "Diagnostic-Code", v);
 		}
 		if (rcpts[i].last_attempt != 0) {
@@ -644,11 +658,11 @@ static int
 plan_make(struct dsn_plan *pl, const char *id, const char *hostname, const struct queue_env *orig,
     int origfd, const struct dsn_rcpt *rcpts, size_t n, char *err, size_t errlen)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	struct dsn_orig		 scan;
-	uint8_t			 r[16];
-	char			*b;
-	size_t			 i;
+	static const char hex[] = "0123456789abcdef";
+	struct dsn_orig scan;
+	uint8_t r[16];
+	char *b;
+	size_t i;
 
 	memset(pl, 0, sizeof(*pl));
 	dsn_clean(hostname, pl->host, sizeof(pl->host), false, true);
@@ -711,15 +725,15 @@ int
 queue_dsn_write(int fd, const char *id, const char *hostname, const struct queue_env *orig,
     int origfd, const struct dsn_rcpt *rcpts, size_t n, time_t now, char *err, size_t errlen)
 {
-	struct queue_w		*w = NULL;
-	struct queue_env	 env;
-	struct dsn_plan		 pl;
-	struct dsn_orig		 copy;
-	char			 date[64], line[SMTP_ADDR_MAX + 64];
-	static const char *const subject[] = { "Successful Mail Delivery Report",
-		"Delayed Mail (still being retried)", "Undelivered Mail Returned to Sender" };
-	bool			 eightbit, sender8;
-	int			 saved;
+	struct queue_w *w = NULL;
+	struct queue_env env;
+	struct dsn_plan pl;
+	struct dsn_orig copy;
+	char date[64], line[SMTP_ADDR_MAX + 64];
+	static const char *const subject[] = {"Successful Mail Delivery Report",
+	    "Delayed Mail (still being retried)", "Undelivered Mail Returned to Sender"};
+	bool eightbit, sender8;
+	int saved;
 
 	memset(&env, 0, sizeof(env));
 	if (orig->from[0] == '\0') {
@@ -751,7 +765,7 @@ queue_dsn_write(int fd, const char *id, const char *hostname, const struct queue
 	env.from[0] = '\0';
 	env.body = eightbit ? SMTP_BODY_8BITMIME : SMTP_BODY_7BIT;
 	sender8 = !is_ascii(orig->from);
-	env.smtputf8 = sender8;		/* RFC 6531: a UTF-8 forward-path */
+	env.smtputf8 = sender8; /* RFC 6531: a UTF-8 forward-path */
 	env.ret = SMTP_RET_NONE;
 	/* A report about a report could only go to <>: ask for none. */
 	if (queue_env_add_rcpt(&env, orig->from, SMTP_NOTIFY_NEVER, NULL) == -1) {
@@ -794,8 +808,8 @@ queue_dsn_write(int fd, const char *id, const char *hostname, const struct queue
 	out_str(w, "\r\n");
 	out_line(w, "--%s", pl.boundary);
 	out_field(w, "Content-Description", "Notification");
-	out_field(w, "Content-Type", pl.utf8 ? "text/plain; charset=utf-8" :
-	    "text/plain; charset=us-ascii");
+	out_field(w, "Content-Type",
+	    pl.utf8 ? "text/plain; charset=utf-8" : "text/plain; charset=us-ascii");
 	if (pl.utf8)
 		out_field(w, "Content-Transfer-Encoding", "8bit");
 	out_str(w, "\r\n");
@@ -804,17 +818,17 @@ queue_dsn_write(int fd, const char *id, const char *hostname, const struct queue
 	/* Part 2: for programs. */
 	out_line(w, "--%s", pl.boundary);
 	out_field(w, "Content-Description", "Delivery report");
-	out_field(w, "Content-Type", pl.utf8 ? "message/global-delivery-status" :
-	    "message/delivery-status");
+	out_field(w, "Content-Type",
+	    pl.utf8 ? "message/global-delivery-status" : "message/delivery-status");
 	if (pl.utf8)
-		out_field(w, "Content-Transfer-Encoding", "8bit");	/* RFC 6533: 8bit */
+		out_field(w, "Content-Transfer-Encoding", "8bit"); /* RFC 6533: 8bit */
 	out_str(w, "\r\n");
 	write_status(w, &pl, orig, rcpts, n);
 
 	/* Part 3: the original, or its header section. */
 	out_line(w, "--%s", pl.boundary);
-	out_field(w, "Content-Description", pl.ret == DSN_RET_FULL ? "Undelivered message" :
-	    "Message headers");
+	out_field(w, "Content-Description",
+	    pl.ret == DSN_RET_FULL ? "Undelivered message" : "Message headers");
 	out_field(w, "Content-Type", part3_type(&pl));
 	if (pl.orig8)
 		out_field(w, "Content-Transfer-Encoding", "8bit");

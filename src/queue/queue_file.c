@@ -41,10 +41,10 @@
 #include "queue/queue.h"
 #include "util/rand.h"
 
-#define QUEUE_MAGIC	"mxdq1"
-#define QUEUE_HDR	5		/* type + 32-bit length */
-#define QUEUE_END_LEN	12		/* body octets (8) + CRC-32C (4) */
-#define QUEUE_RDBUF	65536
+#define QUEUE_MAGIC   "mxdq1"
+#define QUEUE_HDR     5  /* type + 32-bit length */
+#define QUEUE_END_LEN 12 /* body octets (8) + CRC-32C (4) */
+#define QUEUE_RDBUF   65536
 
 /* --- CRC-32C -------------------------------------------------------------------------- */
 
@@ -53,8 +53,8 @@
  * Table 0 is the classic byte-at-a-time table; table k advances a byte through k more
  * zero bytes, so eight input bytes are folded per step.
  */
-static uint32_t		crc_tab[8][256];
-static pthread_once_t	crc_once = PTHREAD_ONCE_INIT;
+static uint32_t crc_tab[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void
 crc_init(void)
@@ -80,20 +80,21 @@ crc_init(void)
 uint32_t
 queue_crc32c(uint32_t crc, const void *p, size_t n)
 {
-	const uint8_t	*b = p;
-	uint32_t	 c, lo, hi;
+	const uint8_t *b = p;
+	uint32_t c, lo, hi;
 
 	(void)pthread_once(&crc_once, crc_init);
 	c = ~crc;
 	while (n >= 8) {
-		lo = c ^ ((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-		    (uint32_t)b[3] << 24);
+		lo = c ^
+		    ((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+			(uint32_t)b[3] << 24);
 		hi = (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 |
 		    (uint32_t)b[7] << 24;
 		c = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^
-		    crc_tab[5][(lo >> 16) & 0xff] ^ crc_tab[4][lo >> 24] ^
-		    crc_tab[3][hi & 0xff] ^ crc_tab[2][(hi >> 8) & 0xff] ^
-		    crc_tab[1][(hi >> 16) & 0xff] ^ crc_tab[0][hi >> 24];
+		    crc_tab[5][(lo >> 16) & 0xff] ^ crc_tab[4][lo >> 24] ^ crc_tab[3][hi & 0xff] ^
+		    crc_tab[2][(hi >> 8) & 0xff] ^ crc_tab[1][(hi >> 16) & 0xff] ^
+		    crc_tab[0][hi >> 24];
 		b += 8;
 		n -= 8;
 	}
@@ -108,8 +109,8 @@ void
 queue_id_new(char out[QUEUE_ID_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	uint8_t		  r[QUEUE_ID_LEN / 2];
-	size_t		  i;
+	uint8_t r[QUEUE_ID_LEN / 2];
+	size_t i;
 
 	rand_bytes(r, sizeof(r));
 	for (i = 0; i < sizeof(r); i++) {
@@ -142,11 +143,10 @@ queue_env_clear(struct queue_env *env)
 int
 queue_env_add_rcpt(struct queue_env *env, const char *addr, unsigned notify, const char *orcpt)
 {
-	struct queue_rcpt	*r;
-	size_t			 cap;
+	struct queue_rcpt *r;
+	size_t cap;
 
-	if (env->nrcpt >= QUEUE_RCPT_MAX || addr[0] == '\0' ||
-	    strlen(addr) >= sizeof(r->addr) ||
+	if (env->nrcpt >= QUEUE_RCPT_MAX || addr[0] == '\0' || strlen(addr) >= sizeof(r->addr) ||
 	    (orcpt != NULL && strlen(orcpt) >= sizeof(r->orcpt)))
 		return -1;
 	/* Grow at powers of two: nrcpt is a power of two exactly when the array is full. */
@@ -196,8 +196,8 @@ queue_w_init(struct queue_w *w, int fd)
 static void
 w_flush(struct queue_w *w)
 {
-	size_t	off = 0;
-	ssize_t	r;
+	size_t off = 0;
+	ssize_t r;
 
 	if (w->err)
 		return;
@@ -211,7 +211,7 @@ w_flush(struct queue_w *w)
 			w->saved_errno = errno;
 			return;
 		}
-		if (r == 0) {	/* cannot happen on a regular file; never loop on it */
+		if (r == 0) { /* cannot happen on a regular file; never loop on it */
 			w->err = true;
 			w->saved_errno = EIO;
 			return;
@@ -235,8 +235,8 @@ w_data_close(struct queue_w *w)
 static void
 w_bytes(struct queue_w *w, const void *p, size_t n)
 {
-	const uint8_t	*b = p;
-	size_t		 k;
+	const uint8_t *b = p;
+	size_t k;
 
 	while (n > 0 && !w->err) {
 		if (w->len == sizeof(w->buf))
@@ -282,9 +282,9 @@ w_str(struct queue_w *w, enum queue_rec type, const char *s)
 void
 queue_w_env(struct queue_w *w, const struct queue_env *env)
 {
-	char	 num[32], rec[sizeof(env->rcpt[0].addr) + 16 + sizeof(env->rcpt[0].orcpt)];
-	int	 k;
-	size_t	 i, al, ol;
+	char num[32], rec[sizeof(env->rcpt[0].addr) + 16 + sizeof(env->rcpt[0].orcpt)];
+	int k;
+	size_t i, al, ol;
 
 	w_str(w, QR_MAGIC, QUEUE_MAGIC);
 	w_str(w, QR_ID, env->id);
@@ -322,8 +322,8 @@ queue_w_env(struct queue_w *w, const struct queue_env *env)
 		al = strnlen(env->rcpt[i].addr, sizeof(env->rcpt[i].addr) - 1);
 		ol = strnlen(env->rcpt[i].orcpt, sizeof(env->rcpt[i].orcpt) - 1);
 		memcpy(rec, env->rcpt[i].addr, al);
-		k = snprintf(rec + al, sizeof(rec) - al, "%c%u%c", '\0',
-		    env->rcpt[i].notify & 0x0fu, '\0');
+		k = snprintf(
+		    rec + al, sizeof(rec) - al, "%c%u%c", '\0', env->rcpt[i].notify & 0x0fu, '\0');
 		memcpy(rec + al + (size_t)k, env->rcpt[i].orcpt, ol);
 		w_rec(w, QR_RCPT, rec, al + (size_t)k + ol);
 	}
@@ -332,9 +332,9 @@ queue_w_env(struct queue_w *w, const struct queue_env *env)
 void
 queue_w_data(struct queue_w *w, const void *p, size_t n)
 {
-	const uint8_t	*b = p;
-	size_t		 room, k;
-	uint8_t		 hdr[QUEUE_HDR] = { QR_DATA, 0, 0, 0, 0 };
+	const uint8_t *b = p;
+	size_t room, k;
+	uint8_t hdr[QUEUE_HDR] = {QR_DATA, 0, 0, 0, 0};
 
 	while (n > 0 && !w->err) {
 		if (w->data_hdr == SIZE_MAX) {
@@ -396,23 +396,23 @@ queue_w_end(struct queue_w *w)
 
 /* A buffered pread(2) cursor over [0, size) of the file. */
 struct qrd {
-	int		 fd;
-	uint64_t	 size;		/* from fstat: what is left is size - off */
-	uint64_t	 off;		/* logical position */
-	uint64_t	 boff;		/* file offset of buf[0] */
-	size_t		 blen;
-	uint32_t	 crc;
-	uint8_t		 buf[QUEUE_RDBUF];
-	uint8_t		 rec[QUEUE_REC_MAX + 1];	/* one payload, NUL-terminated */
+	int fd;
+	uint64_t size; /* from fstat: what is left is size - off */
+	uint64_t off;  /* logical position */
+	uint64_t boff; /* file offset of buf[0] */
+	size_t blen;
+	uint32_t crc;
+	uint8_t buf[QUEUE_RDBUF];
+	uint8_t rec[QUEUE_REC_MAX + 1]; /* one payload, NUL-terminated */
 };
 
 /* Reads n octets at the cursor into out. 0, or -1 with errno (EIO on a short file). */
 static int
 rd_get(struct qrd *r, void *out, size_t n)
 {
-	uint8_t	*o = out;
-	size_t	 k, at;
-	ssize_t	 got;
+	uint8_t *o = out;
+	size_t k, at;
+	ssize_t got;
 
 	while (n > 0) {
 		if (r->off >= r->boff + r->blen) {
@@ -425,7 +425,7 @@ rd_get(struct qrd *r, void *out, size_t n)
 			}
 			if (got < 0)
 				return -1;
-			if (got == 0) {	/* shrank under us */
+			if (got == 0) { /* shrank under us */
 				errno = EIO;
 				return -1;
 			}
@@ -479,8 +479,16 @@ static bool
 rec_known(uint8_t type)
 {
 	switch (type) {
-	case QR_MAGIC: case QR_ID: case QR_TIME: case QR_CLIENT: case QR_AUTH: case QR_FROM:
-	case QR_PARAM: case QR_RCPT: case QR_DATA: case QR_END:
+	case QR_MAGIC:
+	case QR_ID:
+	case QR_TIME:
+	case QR_CLIENT:
+	case QR_AUTH:
+	case QR_FROM:
+	case QR_PARAM:
+	case QR_RCPT:
+	case QR_DATA:
+	case QR_END:
 		return true;
 	default:
 		return false;
@@ -526,7 +534,7 @@ rd_param(struct queue_env *env, const char *s, unsigned *seen)
 		strlcpy(env->envid, s + 6, sizeof(env->envid));
 		bit = 8;
 	} else
-		return false;	/* a parameter we do not know: we would mis-deliver it */
+		return false; /* a parameter we do not know: we would mis-deliver it */
 	if (*seen & bit)
 		return false;
 	*seen |= bit;
@@ -537,11 +545,11 @@ rd_param(struct queue_env *env, const char *s, unsigned *seen)
 static bool
 rd_rcpt(struct queue_env *env, const uint8_t *p, size_t len)
 {
-	const uint8_t	*z1, *z2;
-	char		 num[4];
-	const char	*errstr;
-	long long	 notify;
-	size_t		 al, nl;
+	const uint8_t *z1, *z2;
+	char num[4];
+	const char *errstr;
+	long long notify;
+	size_t al, nl;
 	struct queue_rcpt *r;
 
 	z1 = memchr(p, '\0', len);
@@ -556,7 +564,7 @@ rd_rcpt(struct queue_env *env, const uint8_t *p, size_t len)
 		return false;
 	memcpy(num, z1 + 1, nl);
 	num[nl] = '\0';
-	if (num[0] < '0' || num[0] > '9')	/* strtonum takes "+1" and " 1" */
+	if (num[0] < '0' || num[0] > '9') /* strtonum takes "+1" and " 1" */
 		return false;
 	notify = strtonum(num, 0, 15, &errstr);
 	if (errstr != NULL)
@@ -581,14 +589,14 @@ rd_rcpt(struct queue_env *env, const uint8_t *p, size_t len)
 static enum queue_read_res
 rd_pass(struct qrd *r, struct queue_env *env, queue_data_fn *data, void *arg)
 {
-	uint8_t		 hdr[QUEUE_HDR], *p = r->rec;
-	uint32_t	 len;
-	uint64_t	 octets = 0, end_octets;
-	uint8_t		 prev = 0;
-	unsigned	 params = 0;
-	char		 num[24];
-	const char	*errstr;
-	long long	 t;
+	uint8_t hdr[QUEUE_HDR], *p = r->rec;
+	uint32_t len;
+	uint64_t octets = 0, end_octets;
+	uint8_t prev = 0;
+	unsigned params = 0;
+	char num[24];
+	const char *errstr;
+	long long t;
 
 	r->off = 0;
 	r->boff = 0;
@@ -609,8 +617,7 @@ rd_pass(struct qrd *r, struct queue_env *env, queue_data_fn *data, void *arg)
 			if (rd_get(r, p, QUEUE_END_LEN) == -1)
 				return QUEUE_READ_IOERR;
 			end_octets = (uint64_t)get32(p) << 32 | get32(p + 4);
-			if (get32(p + 8) != r->crc || end_octets != octets ||
-			    r->off != r->size)
+			if (get32(p + 8) != r->crc || end_octets != octets || r->off != r->size)
 				return QUEUE_READ_TORN;
 			/* Complete and intact; now it must also be a whole message. */
 			if (!rec_follows(prev, QR_END))
@@ -680,12 +687,12 @@ rd_pass(struct qrd *r, struct queue_env *env, queue_data_fn *data, void *arg)
 enum queue_read_res
 queue_file_read(int fd, struct queue_env *env, queue_data_fn *data, void *arg)
 {
-	struct qrd		*r;
-	struct stat		 st;
-	struct queue_env	 again;
-	enum queue_read_res	 res;
-	uint32_t		 crc;
-	int			 saved;
+	struct qrd *r;
+	struct stat st;
+	struct queue_env again;
+	enum queue_read_res res;
+	uint32_t crc;
+	int saved;
 
 	memset(env, 0, sizeof(*env));
 	if (fstat(fd, &st) == -1)

@@ -14,22 +14,22 @@
 #include "queue/queue.h"
 #include "queue/smtpc.h"
 
-#define LMTP_TIMEOUT	60	/* seconds, when the caller says 0 */
+#define LMTP_TIMEOUT 60 /* seconds, when the caller says 0 */
 
 int
 lmtp_deliver(const char *target, const char *lhlo, int msgfd, const struct queue_env *env,
     const char *const *rcpts, size_t n, struct deliver_result *res, unsigned timeout_s)
 {
-	struct smtpc_opts	 o = {
-		.helo = lhlo,
-		.timeout_s = timeout_s != 0 ? timeout_s : LMTP_TIMEOUT,
-		.tls = SMTPC_TLS_NONE,
-		.lmtp = true,
+	struct smtpc_opts o = {
+	    .helo = lhlo,
+	    .timeout_s = timeout_s != 0 ? timeout_s : LMTP_TIMEOUT,
+	    .tls = SMTPC_TLS_NONE,
+	    .lmtp = true,
 	};
-	struct deliver_result	 fail;
-	struct smtpc		*c;
-	size_t			 i;
-	int			 rc;
+	struct deliver_result fail;
+	struct smtpc *c;
+	size_t i;
+	int rc;
 
 	c = smtpc_open_target(target, &o, &fail);
 	if (c == NULL) {

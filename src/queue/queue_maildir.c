@@ -48,9 +48,9 @@
 #include "queue/queue.h"
 #include "util/rand.h"
 
-#define MD_BUF		65536
-#define MD_NAME_MAX	(NAME_MAX + 1)
-#define MD_TRIES	5		/* unique names tried before giving up */
+#define MD_BUF      65536
+#define MD_NAME_MAX (NAME_MAX + 1)
+#define MD_TRIES    5 /* unique names tried before giving up */
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -60,8 +60,7 @@
 static atomic_ulong md_seq;
 
 static void
-md_result(struct deliver_result *res, enum deliver_status st, const char *dsn,
-    const char *text)
+md_result(struct deliver_result *res, enum deliver_status st, const char *dsn, const char *text)
 {
 	res->status = st;
 	strlcpy(res->dsn, dsn, sizeof(res->dsn));
@@ -72,15 +71,15 @@ md_result(struct deliver_result *res, enum deliver_status st, const char *dsn,
 static void
 md_syserr(struct deliver_result *res, int e, const char *what, const char *name)
 {
-	const char	*dsn;
-	char		 where[MD_NAME_MAX + 160];
+	const char *dsn;
+	char where[MD_NAME_MAX + 160];
 
 	switch (e) {
 	case ENOSPC:
-		dsn = "4.3.1";		/* RFC 3463: mail system full */
+		dsn = "4.3.1"; /* RFC 3463: mail system full */
 		break;
 	case EDQUOT:
-		dsn = "4.2.2";		/* mailbox full */
+		dsn = "4.2.2"; /* mailbox full */
 		break;
 	default:
 		dsn = "4.3.0";
@@ -122,8 +121,8 @@ utf8_len(const unsigned char *s)
 static const char *
 md_component(const char *s, char out[MD_NAME_MAX])
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, k;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k;
 
 	if (p[0] == '\0')
 		return "5.1.3";
@@ -144,7 +143,8 @@ md_component(const char *s, char out[MD_NAME_MAX])
 		}
 		/* RFC 5322 §3.2.3 atext and '.', without '/'; '[' ']' ':' for literals. */
 		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
-		    (p[i] >= '0' && p[i] <= '9') || strchr("!#$%&'*+-=?^_`{|}~.[]:", p[i]) != NULL))
+			(p[i] >= '0' && p[i] <= '9') ||
+			strchr("!#$%&'*+-=?^_`{|}~.[]:", p[i]) != NULL))
 			return "5.1.1";
 		out[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
 		i++;
@@ -174,10 +174,10 @@ md_subdir(int parent, const char *name, bool *created)
 static void
 md_unique(char out[MD_NAME_MAX], const char *hostname)
 {
-	struct timeval	 tv;
-	char		 host[MD_NAME_MAX / 2];
-	size_t		 i, o = 0;
-	uint32_t	 r[2];
+	struct timeval tv;
+	char host[MD_NAME_MAX / 2];
+	size_t i, o = 0;
+	uint32_t r[2];
 
 	/* The spec: / becomes \057 and : becomes \072 in the host part. */
 	for (i = 0; hostname[i] != '\0' && o + 5 < sizeof(host); i++) {
@@ -193,15 +193,15 @@ md_unique(char out[MD_NAME_MAX], const char *hostname)
 		strlcpy(host, "localhost", sizeof(host));
 	(void)gettimeofday(&tv, NULL);
 	rand_bytes(r, sizeof(r));
-	(void)snprintf(out, MD_NAME_MAX, "%lld.M%06ldP%ldQ%luR%08x%08x.%s",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
-	    (unsigned long)atomic_fetch_add(&md_seq, 1) + 1, r[0], r[1], host);
+	(void)snprintf(out, MD_NAME_MAX, "%lld.M%06ldP%ldQ%luR%08x%08x.%s", (long long)tv.tv_sec,
+	    (long)tv.tv_usec, (long)getpid(), (unsigned long)atomic_fetch_add(&md_seq, 1) + 1, r[0],
+	    r[1], host);
 }
 
 /* The new/ name of one (message, recipient): the same on every attempt (see queue.h). */
 static void
-md_final_name(char out[MD_NAME_MAX], const struct queue_env *env, const char *rcpt,
-    const char *tmpname)
+md_final_name(
+    char out[MD_NAME_MAX], const struct queue_env *env, const char *rcpt, const char *tmpname)
 {
 	/* md_unique()'s escaped host part: everything after the second dot. */
 	const char *host = strchr(tmpname, '.');
@@ -216,12 +216,12 @@ md_final_name(char out[MD_NAME_MAX], const struct queue_env *env, const char *rc
 static bool
 md_delivered(int newfd, int curfd, const char *final, bool redelivery)
 {
-	struct stat	 st;
-	DIR		*d;
-	struct dirent	*de;
-	size_t		 n = strlen(final);
-	bool		 found = false;
-	int		 fd;
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	size_t n = strlen(final);
+	bool found = false;
+	int fd;
 
 	if (fstatat(newfd, final, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return true;
@@ -242,18 +242,18 @@ md_delivered(int newfd, int curfd, const char *final, bool redelivery)
 
 /* Body writer: CRLF -> LF (Maildir files use the local line end), buffered. */
 struct md_out {
-	int	fd;
-	bool	cr;		/* a CR ended the previous chunk */
-	int	err;		/* errno of the first failed write */
-	size_t	len;
-	uint8_t	buf[MD_BUF];
+	int fd;
+	bool cr; /* a CR ended the previous chunk */
+	int err; /* errno of the first failed write */
+	size_t len;
+	uint8_t buf[MD_BUF];
 };
 
 static void
 md_flush(struct md_out *o)
 {
-	size_t	off = 0;
-	ssize_t	r;
+	size_t off = 0;
+	ssize_t r;
 
 	while (off < o->len && o->err == 0) {
 		r = write(o->fd, o->buf + off, o->len - off);
@@ -270,8 +270,8 @@ md_flush(struct md_out *o)
 static void
 md_put(struct md_out *o, const void *p, size_t n)
 {
-	const uint8_t	*b = p;
-	size_t		 k;
+	const uint8_t *b = p;
+	size_t k;
 
 	while (n > 0 && o->err == 0) {
 		if (o->len == sizeof(o->buf))
@@ -289,9 +289,9 @@ md_put(struct md_out *o, const void *p, size_t n)
 static int
 md_body(void *arg, const void *p, size_t n)
 {
-	struct md_out	*o = arg;
-	const uint8_t	*b = p, *cr;
-	size_t		 k;
+	struct md_out *o = arg;
+	const uint8_t *b = p, *cr;
+	size_t k;
 
 	if (n > 0 && o->cr) {
 		/* A CR held back from the last chunk: drop it if an LF follows. */
@@ -312,7 +312,7 @@ md_body(void *arg, const void *p, size_t n)
 		if (n == 0)
 			o->cr = true;
 		else if (b[0] != '\n')
-			md_put(o, "\r", 1);	/* a lone CR (BINARYMIME) is kept */
+			md_put(o, "\r", 1); /* a lone CR (BINARYMIME) is kept */
 	}
 	if (o->err != 0) {
 		errno = o->err;
@@ -335,14 +335,14 @@ md_header_safe(const char *s)
 
 /* Writes tmp/NAME and moves it to new/; res describes any failure. */
 static int
-md_write(int tmpfd, int newfd, int curfd, int msgfd, const struct queue_env *env,
-    const char *rcpt, const char *hostname, struct deliver_result *res, bool redelivery)
+md_write(int tmpfd, int newfd, int curfd, int msgfd, const struct queue_env *env, const char *rcpt,
+    const char *hostname, struct deliver_result *res, bool redelivery)
 {
-	char			 name[MD_NAME_MAX], final[MD_NAME_MAX];
-	struct md_out		*o;
-	struct queue_env	 fenv;
-	enum queue_read_res	 rr;
-	int			 fd = -1, i, e;
+	char name[MD_NAME_MAX], final[MD_NAME_MAX];
+	struct md_out *o;
+	struct queue_env fenv;
+	enum queue_read_res rr;
+	int fd = -1, i, e;
 
 	md_unique(name, hostname);
 	md_final_name(final, env, rcpt, name);
@@ -355,8 +355,8 @@ md_write(int tmpfd, int newfd, int curfd, int msgfd, const struct queue_env *env
 	for (i = 0; i < MD_TRIES && fd == -1; i++) {
 		if (i > 0)
 			md_unique(name, hostname);
-		fd = openat(tmpfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
+		fd =
+		    openat(tmpfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd == -1 && errno != EEXIST) {
 			md_syserr(res, errno, "create", "tmp/");
 			return -1;
@@ -387,9 +387,9 @@ md_write(int tmpfd, int newfd, int curfd, int msgfd, const struct queue_env *env
 	free(o);
 	if (rr != QUEUE_READ_OK && e == 0) {
 		md_result(res, DELIVER_TEMP, "4.3.0",
-		    rr == QUEUE_READ_TORN ? "maildir: queue file torn, not delivered" :
-		    rr == QUEUE_READ_BAD ? "maildir: queue file bad, not delivered" :
-					   "maildir: queue file unreadable");
+		    rr == QUEUE_READ_TORN      ? "maildir: queue file torn, not delivered"
+			: rr == QUEUE_READ_BAD ? "maildir: queue file bad, not delivered"
+					       : "maildir: queue file unreadable");
 		goto fail_res;
 	}
 	if (e != 0)
@@ -438,14 +438,14 @@ fail_res:
 
 int
 maildir_deliver(const char *root, const char *domain, const char *local, int msgfd,
-    const struct queue_env *env, const char *rcpt, const char *hostname,
-    struct deliver_result *res, bool redelivery)
+    const struct queue_env *env, const char *rcpt, const char *hostname, struct deliver_result *res,
+    bool redelivery)
 {
-	char		 dname[MD_NAME_MAX], lname[MD_NAME_MAX];
-	const char	*bad;
-	int		 rootfd = -1, dfd = -1, ufd = -1, tmpfd = -1, newfd = -1, curfd = -1;
-	int		 rc = -1;
-	bool		 dnew = false, unew = false, snew = false;
+	char dname[MD_NAME_MAX], lname[MD_NAME_MAX];
+	const char *bad;
+	int rootfd = -1, dfd = -1, ufd = -1, tmpfd = -1, newfd = -1, curfd = -1;
+	int rc = -1;
+	bool dnew = false, unew = false, snew = false;
 
 	memset(res, 0, sizeof(*res));
 	bad = md_component(domain, dname);
@@ -455,8 +455,7 @@ maildir_deliver(const char *root, const char *domain, const char *local, int msg
 	}
 	bad = md_component(local, lname);
 	if (bad != NULL) {
-		md_result(res, DELIVER_PERM, bad,
-		    "maildir: local part cannot name a mailbox here");
+		md_result(res, DELIVER_PERM, bad, "maildir: local part cannot name a mailbox here");
 		return -1;
 	}
 	if (!md_header_safe(env->from) || !md_header_safe(rcpt)) {

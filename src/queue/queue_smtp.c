@@ -86,45 +86,45 @@
 #include "util/clock.h"
 #include "util/net.h"
 
-#define SC_RBUF		4096
-#define SC_WBUF		65536
-#define SC_CMD_MAX	4096		/* RCPT with an xtext ORCPT fits easily */
-#define SC_PIPE_MAX	50		/* commands in flight with PIPELINING */
+#define SC_RBUF     4096
+#define SC_WBUF     65536
+#define SC_CMD_MAX  4096 /* RCPT with an xtext ORCPT fits easily */
+#define SC_PIPE_MAX 50   /* commands in flight with PIPELINING */
 
 /* RFC 5321 §4.5.3.2 client timeouts, in seconds. */
-#define T_CONNECT	30
-#define T_GREETING	300		/* §4.5.3.2.1 */
-#define T_MAIL		300		/* §4.5.3.2.2; also EHLO, STARTTLS, RSET */
-#define T_RCPT		300		/* §4.5.3.2.3 */
-#define T_DATA		120		/* §4.5.3.2.4 */
-#define T_BLOCK		180		/* §4.5.3.2.5: each data block */
-#define T_END		600		/* §4.5.3.2.6: the reply to "." */
-#define T_QUIT		5		/* nothing depends on it any more */
+#define T_CONNECT  30
+#define T_GREETING 300 /* §4.5.3.2.1 */
+#define T_MAIL     300 /* §4.5.3.2.2; also EHLO, STARTTLS, RSET */
+#define T_RCPT     300 /* §4.5.3.2.3 */
+#define T_DATA     120 /* §4.5.3.2.4 */
+#define T_BLOCK    180 /* §4.5.3.2.5: each data block */
+#define T_END      600 /* §4.5.3.2.6: the reply to "." */
+#define T_QUIT     5   /* nothing depends on it any more */
 
 struct smtpc {
-	int		 fd;
-	SSL		*ssl;
-	struct net_addr	 addr;
-	const char	*helo;		/* borrowed from smtpc_opts, as the caller keeps it */
-	unsigned	 timeout_s;
-	bool		 lmtp;		/* RFC 2033 mode */
+	int fd;
+	SSL *ssl;
+	struct net_addr addr;
+	const char *helo; /* borrowed from smtpc_opts, as the caller keeps it */
+	unsigned timeout_s;
+	bool lmtp; /* RFC 2033 mode */
 	/* "1.2.3.4:25", "[::1]:25" or "unix:/path" (sun_path is the longest) */
-	char		 addrstr[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
-	char		 peer[SMTP_DOMAIN_MAX + NET_ADDR_STRLEN + 8];
-	const char	*tls_state;
+	char addrstr[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	char peer[SMTP_DOMAIN_MAX + NET_ADDR_STRLEN + 8];
+	const char *tls_state;
 	/* Capabilities from the last EHLO reply. */
-	bool		 esmtp, c_pipelining, c_size, c_8bitmime, c_smtputf8, c_dsn;
-	bool		 c_starttls;
-	uint64_t	 size_max;	/* 0: no limit announced */
+	bool esmtp, c_pipelining, c_size, c_8bitmime, c_smtputf8, c_dsn;
+	bool c_starttls;
+	uint64_t size_max; /* 0: no limit announced */
 	/* The first failure of the session: what every recipient not yet final gets. */
-	bool		 failed;
+	bool failed;
 	enum deliver_status fail_status;
-	char		 fail_dsn[12];
-	char		 fail_text[512];
-	const char	*phase;		/* "receiving the greeting", for failure texts */
-	size_t		 roff, rlen, wlen;
-	uint8_t		 rbuf[SC_RBUF];
-	uint8_t		 wbuf[SC_WBUF];
+	char fail_dsn[12];
+	char fail_text[512];
+	const char *phase; /* "receiving the greeting", for failure texts */
+	size_t roff, rlen, wlen;
+	uint8_t rbuf[SC_RBUF];
+	uint8_t wbuf[SC_WBUF];
 };
 
 /* --- failures -------------------------------------------------------------------------- */
@@ -229,9 +229,9 @@ tmo(const struct smtpc *c, unsigned rfc)
 static int
 sc_wait(struct smtpc *c, short ev, uint64_t deadline)
 {
-	struct pollfd	pfd = { .fd = c->fd, .events = ev };
-	uint64_t	now;
-	int		r;
+	struct pollfd pfd = {.fd = c->fd, .events = ev};
+	uint64_t now;
+	int r;
 
 	for (;;) {
 		now = clock_ms();
@@ -282,7 +282,7 @@ sc_ssl_retry(struct smtpc *c, int r, uint64_t deadline, const char *what)
 		return sc_wait(c, POLLOUT, deadline) == 0 ? 1 : -1;
 	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) ||
 	    (e == SSL_ERROR_SSL &&
-	    ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+		ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 		ERR_clear_error();
 		sc_lost(c);
 		return 0;
@@ -295,8 +295,8 @@ sc_ssl_retry(struct smtpc *c, int r, uint64_t deadline, const char *what)
 static ssize_t
 sc_read(struct smtpc *c, void *buf, size_t len, uint64_t deadline)
 {
-	ssize_t	r;
-	int	k;
+	ssize_t r;
+	int k;
 
 	for (;;) {
 		if (c->ssl != NULL) {
@@ -331,9 +331,9 @@ sc_read(struct smtpc *c, void *buf, size_t len, uint64_t deadline)
 static int
 sc_write(struct smtpc *c, const void *buf, size_t len, uint64_t deadline)
 {
-	const uint8_t	*p = buf;
-	ssize_t		 r;
-	int		 k;
+	const uint8_t *p = buf;
+	ssize_t r;
+	int k;
 
 	while (len > 0 && !c->failed) {
 		if (c->ssl != NULL) {
@@ -384,8 +384,8 @@ sc_flush(struct smtpc *c, unsigned rfc_s)
 static void
 sc_put(struct smtpc *c, const void *p, size_t n)
 {
-	const uint8_t	*b = p;
-	size_t		 k;
+	const uint8_t *b = p;
+	size_t k;
 
 	while (n > 0 && !c->failed) {
 		if (c->wlen == sizeof(c->wbuf))
@@ -428,9 +428,9 @@ sc_quiet(struct smtpc *c)
 static int
 sc_line(struct smtpc *c, const char **line, size_t *len, uint64_t deadline)
 {
-	uint8_t	*lf;
-	size_t	 n;
-	ssize_t	 r;
+	uint8_t *lf;
+	size_t n;
+	ssize_t r;
 
 	for (;;) {
 		n = c->rlen - c->roff;
@@ -439,7 +439,8 @@ sc_line(struct smtpc *c, const char **line, size_t *len, uint64_t deadline)
 			n = (size_t)(lf - (c->rbuf + c->roff)) + 1;
 			if (n > SMTP_REPLY_LINE_MAX + 2) {
 				sc_fail(c, DELIVER_TEMP, "4.5.0",
-				    "reply line over 512 octets from %s while %s", c->peer, c->phase);
+				    "reply line over 512 octets from %s while %s", c->peer,
+				    c->phase);
 				return -1;
 			}
 			if (n < 2 || lf[-1] != '\r') {
@@ -453,8 +454,8 @@ sc_line(struct smtpc *c, const char **line, size_t *len, uint64_t deadline)
 			return 0;
 		}
 		if (n >= SMTP_REPLY_LINE_MAX + 2) {
-			sc_fail(c, DELIVER_TEMP, "4.5.0", "reply line over 512 octets from %s while %s",
-			    c->peer, c->phase);
+			sc_fail(c, DELIVER_TEMP, "4.5.0",
+			    "reply line over 512 octets from %s while %s", c->peer, c->phase);
 			return -1;
 		}
 		if (c->roff > 0) {
@@ -488,8 +489,8 @@ kw(const char *t, size_t len, const char *word, const char **param, size_t *plen
 static uint64_t
 size_param(const char *p, size_t n)
 {
-	uint64_t	v = 0;
-	size_t		i;
+	uint64_t v = 0;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (p[i] < '0' || p[i] > '9' || v > (UINT64_MAX - 9) / 10)
@@ -502,8 +503,8 @@ size_param(const char *p, size_t n)
 static void
 sc_cap(struct smtpc *c, const char *t, size_t len)
 {
-	const char	*p;
-	size_t		 pl;
+	const char *p;
+	size_t pl;
 
 	if (kw(t, len, "PIPELINING", NULL, NULL))
 		c->c_pipelining = true;
@@ -512,7 +513,7 @@ sc_cap(struct smtpc *c, const char *t, size_t len)
 	else if (kw(t, len, "SMTPUTF8", NULL, NULL))
 		c->c_smtputf8 = true;
 	else if (kw(t, len, "DSN", NULL, NULL))
-		c->c_dsn = !c->lmtp;	/* LMTP: mxd reports on local delivery itself */
+		c->c_dsn = !c->lmtp; /* LMTP: mxd reports on local delivery itself */
 	else if (kw(t, len, "STARTTLS", NULL, NULL))
 		c->c_starttls = true;
 	else if (kw(t, len, "SIZE", &p, &pl)) {
@@ -529,10 +530,10 @@ sc_cap(struct smtpc *c, const char *t, size_t len)
 static int
 sc_reply(struct smtpc *c, struct smtp_reply *rep, unsigned rfc_s, bool ehlo)
 {
-	uint64_t	 deadline = clock_ms() + tmo(c, rfc_s);
-	const char	*line;
-	size_t		 len;
-	int		 r;
+	uint64_t deadline = clock_ms() + tmo(c, rfc_s);
+	const char *line;
+	size_t len;
+	int r;
 
 	if (c->failed)
 		return -1;
@@ -557,10 +558,10 @@ sc_reply(struct smtpc *c, struct smtp_reply *rep, unsigned rfc_s, bool ehlo)
 static int
 sc_connect(struct smtpc *c)
 {
-	int		e = 0;
-	socklen_t	elen = sizeof(e);
-	uint64_t	deadline;
-	unsigned	t = T_CONNECT;
+	int e = 0;
+	socklen_t elen = sizeof(e);
+	uint64_t deadline;
+	unsigned t = T_CONNECT;
 
 	c->phase = "connecting";
 	c->fd = socket(c->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -578,9 +579,9 @@ sc_connect(struct smtpc *c)
 		t = c->timeout_s;
 	deadline = clock_ms() + (uint64_t)t * 1000u;
 	for (;;) {
-		struct pollfd	pfd = { .fd = c->fd, .events = POLLOUT };
-		uint64_t	now = clock_ms();
-		int		r;
+		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+		uint64_t now = clock_ms();
+		int r;
 
 		if (now >= deadline) {
 			sc_fail(c, DELIVER_TEMP, "4.4.1", "connect to %s: timed out", c->addrstr);
@@ -623,9 +624,9 @@ sc_disconnect(struct smtpc *c)
 static int
 sc_ehlo(struct smtpc *c)
 {
-	struct smtp_reply	 rep;
-	char			 cmd[SMTP_DOMAIN_MAX + 8];
-	const char		*verb = c->lmtp ? "LHLO" : "EHLO";
+	struct smtp_reply rep;
+	char cmd[SMTP_DOMAIN_MAX + 8];
+	const char *verb = c->lmtp ? "LHLO" : "EHLO";
 
 	c->esmtp = c->c_pipelining = c->c_size = c->c_8bitmime = false;
 	c->c_smtputf8 = c->c_dsn = c->c_starttls = false;
@@ -689,12 +690,12 @@ sni_ok(const char *s)
 static int
 sc_starttls(struct smtpc *c, const struct smtpc_opts *o)
 {
-	struct smtp_reply	 rep;
-	const bool		 dane = o->tls == SMTPC_TLS_DANE;
-	char			 err[256];
-	uint64_t		 deadline;
-	size_t			 i;
-	int			 r, usable = 0;
+	struct smtp_reply rep;
+	const bool dane = o->tls == SMTPC_TLS_DANE;
+	char err[256];
+	uint64_t deadline;
+	size_t i;
+	int r, usable = 0;
 
 	c->phase = "sending STARTTLS";
 	if (sc_quiet(c) == -1)
@@ -717,7 +718,7 @@ sc_starttls(struct smtpc *c, const struct smtpc_opts *o)
 			    c->peer, err);
 			return -1;
 		}
-		return 0;	/* opportunistic: the server said no, go on in clear */
+		return 0; /* opportunistic: the server said no, go on in clear */
 	}
 	c->phase = "starting TLS";
 	if (c->roff < c->rlen) {
@@ -764,8 +765,8 @@ sc_starttls(struct smtpc *c, const struct smtpc_opts *o)
 	}
 	if (dane && usable > 0) {
 		if (tls_client_dane_ok(c->ssl, err, sizeof(err)) == -1) {
-			sc_fail(c, DELIVER_TEMP, "4.7.5",
-			    "DANE authentication of %s failed: %s", c->peer, err);
+			sc_fail(c, DELIVER_TEMP, "4.7.5", "DANE authentication of %s failed: %s",
+			    c->peer, err);
 			return -1;
 		}
 		c->tls_state = "dane";
@@ -783,8 +784,8 @@ sc_starttls(struct smtpc *c, const struct smtpc_opts *o)
 static int
 sc_session(struct smtpc *c, const struct smtpc_opts *o, enum smtpc_tls tls)
 {
-	struct smtp_reply	rep;
-	int			r;
+	struct smtp_reply rep;
+	int r;
 
 	if (sc_connect(c) == -1)
 		return -1;
@@ -838,10 +839,10 @@ helo_ok(const char *s)
 static struct smtpc *
 sc_open(const struct net_addr *addr, const struct smtpc_opts *o, struct deliver_result *fail)
 {
-	const struct sockaddr_un	*sun;
-	struct smtpc			*c;
-	char				 host[NET_ADDR_STRLEN];
-	int				 r;
+	const struct sockaddr_un *sun;
+	struct smtpc *c;
+	char host[NET_ADDR_STRLEN];
+	int r;
 
 	set_res(fail, DELIVER_TEMP, "4.3.0", "not attempted");
 	if (!helo_ok(o->helo)) {
@@ -889,7 +890,7 @@ sc_open(const struct net_addr *addr, const struct smtpc_opts *o, struct deliver_
 		/* RFC 7435 §4.2 / RFC 7672 §1.3: opportunistic TLS may fall back to clear. */
 		sc_disconnect(c);
 		c->failed = false;
-		c->tls_state = "none";	/* the log's tls= field: none|opportunistic|dane */
+		c->tls_state = "none"; /* the log's tls= field: none|opportunistic|dane */
 		r = sc_session(c, o, SMTPC_TLS_NONE);
 	}
 	if (r != 0) {
@@ -910,15 +911,15 @@ smtpc_open(const struct net_addr *addr, const struct smtpc_opts *o, struct deliv
 struct smtpc *
 smtpc_open_target(const char *target, const struct smtpc_opts *o, struct deliver_result *fail)
 {
-	struct net_addr		a;
-	struct sockaddr_un	sun;
+	struct net_addr a;
+	struct sockaddr_un sun;
 
 	memset(&a, 0, sizeof(a));
 	if (strncmp(target, "unix:", 5) == 0) {
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
-		if (target[5] == '\0' || strlcpy(sun.sun_path, target + 5,
-		    sizeof(sun.sun_path)) >= sizeof(sun.sun_path))
+		if (target[5] == '\0' ||
+		    strlcpy(sun.sun_path, target + 5, sizeof(sun.sun_path)) >= sizeof(sun.sun_path))
 			goto bad;
 		memcpy(&a.ss, &sun, sizeof(sun));
 		a.len = sizeof(sun);
@@ -954,9 +955,9 @@ addr_check(const char *s, bool *utf8)
 static void
 xtext(char *out, size_t len, const char *s)
 {
-	static const char	hex[] = "0123456789ABCDEF";
-	size_t			o = 0;
-	unsigned char		ch;
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	unsigned char ch;
 
 	for (; *s != '\0' && o + 4 < len; s++) {
 		ch = (unsigned char)*s;
@@ -971,17 +972,17 @@ xtext(char *out, size_t len, const char *s)
 }
 
 struct sc_txn {
-	struct smtpc		*c;
-	const struct queue_env	*env;
-	const char *const	*rcpts;
-	struct deliver_result	*res;
-	size_t			 n;
-	bool			*final, *accepted;
-	size_t			 nacc;
-	bool			 mail_ok, mail_failed, data_go;
+	struct smtpc *c;
+	const struct queue_env *env;
+	const char *const *rcpts;
+	struct deliver_result *res;
+	size_t n;
+	bool *final, *accepted;
+	size_t nacc;
+	bool mail_ok, mail_failed, data_go;
 	/* Replies due, in order: -1 MAIL, -2 DATA, else a recipient's index. */
-	long			 pend[SC_PIPE_MAX + 2];
-	size_t			 npend;
+	long pend[SC_PIPE_MAX + 2];
+	size_t npend;
 };
 
 /* Every recipient not final gets r. */
@@ -1013,10 +1014,10 @@ txn_421(struct sc_txn *t, const struct smtp_reply *r, const char *what)
 static int
 txn_drain(struct sc_txn *t)
 {
-	struct smtpc		*c = t->c;
-	struct smtp_reply	 rep;
-	size_t			 k;
-	long			 p;
+	struct smtpc *c = t->c;
+	struct smtp_reply rep;
+	size_t k;
+	long p;
 
 	c->phase = t->npend > 1 ? "sending pipelined commands" : "sending a command";
 	if (sc_flush(c, T_MAIL) == -1)
@@ -1062,7 +1063,7 @@ txn_drain(struct sc_txn *t)
 				return -1;
 			}
 			if (t->mail_failed)
-				continue;	/* already final with the MAIL reply */
+				continue; /* already final with the MAIL reply */
 			if (rep.code / 100 == 2) {
 				t->accepted[p] = true;
 				t->nacc++;
@@ -1090,8 +1091,8 @@ txn_cmd(struct sc_txn *t, const char *cmd, long kind)
 }
 
 struct sc_body {
-	struct smtpc	*c;
-	int		 st;	/* 0 at a line start, 1 inside a line, 2 after a CR */
+	struct smtpc *c;
+	int st; /* 0 at a line start, 1 inside a line, 2 after a CR */
 };
 
 /*
@@ -1101,9 +1102,9 @@ struct sc_body {
 static int
 sc_body(void *arg, const void *p, size_t n)
 {
-	struct sc_body	*b = arg;
-	const uint8_t	*s = p;
-	size_t		 i = 0, run;
+	struct sc_body *b = arg;
+	const uint8_t *s = p;
+	size_t i = 0, run;
 
 	while (i < n && !b->c->failed) {
 		if (b->st == 2) {
@@ -1163,11 +1164,11 @@ txn_dot(struct sc_txn *t, size_t i)
 static int
 txn_data(struct sc_txn *t, int msgfd)
 {
-	struct smtpc		*c = t->c;
-	struct sc_body		 body = { .c = c, .st = 0 };
-	struct queue_env	 fenv;
-	enum queue_read_res	 rr;
-	size_t			 i;
+	struct smtpc *c = t->c;
+	struct sc_body body = {.c = c, .st = 0};
+	struct queue_env fenv;
+	enum queue_read_res rr;
+	size_t i;
 
 	c->phase = "sending message body";
 	if (sc_quiet(c) == -1)
@@ -1189,13 +1190,13 @@ txn_data(struct sc_txn *t, int msgfd)
 			/* No "." ever goes out: closing the connection aborts the transaction. */
 			if (!c->failed)
 				sc_fail(c, DELIVER_TEMP, "4.3.0", "%s",
-				    rr == QUEUE_READ_TORN ? "queue file torn" :
-				    rr == QUEUE_READ_BAD ? "queue file bad" :
-				    "queue file unreadable");
+				    rr == QUEUE_READ_TORN      ? "queue file torn"
+					: rr == QUEUE_READ_BAD ? "queue file bad"
+							       : "queue file unreadable");
 			return -1;
 		}
 		if (body.st != 0)
-			sc_put(c, "\r\n", 2);	/* the message did not end with a line end */
+			sc_put(c, "\r\n", 2); /* the message did not end with a line end */
 		sc_put(c, ".\r\n", 3);
 	}
 	if (sc_flush(c, T_BLOCK) == -1)
@@ -1226,22 +1227,22 @@ txn_local(struct sc_txn *t, enum deliver_status st, const char *dsn, const char 
 static void
 mail_cmd(const struct smtpc *c, const struct queue_env *env, bool utf8, char *cmd, size_t len)
 {
-	char	xt[sizeof(env->envid) * 3 + 1];
-	size_t	k;
+	char xt[sizeof(env->envid) * 3 + 1];
+	size_t k;
 
 	(void)snprintf(cmd, len, "MAIL FROM:<%s>", env->from);
 	k = strlen(cmd);
 	if (c->c_size && env->size > 0)
-		k += (size_t)snprintf(cmd + k, len - k, " SIZE=%llu",
-		    (unsigned long long)env->size);
+		k +=
+		    (size_t)snprintf(cmd + k, len - k, " SIZE=%llu", (unsigned long long)env->size);
 	/* RFC 6152: without 8BITMIME offered the body goes as it is, unlabelled. */
 	if (env->body == SMTP_BODY_8BITMIME && c->c_8bitmime && k < len)
 		k += strlcpy(cmd + k, " BODY=8BITMIME", len - k);
 	if (utf8 && k < len)
 		k += strlcpy(cmd + k, " SMTPUTF8", len - k);
 	if (c->c_dsn && env->ret != SMTP_RET_NONE && k < len)
-		k += strlcpy(cmd + k, env->ret == SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS",
-		    len - k);
+		k += strlcpy(
+		    cmd + k, env->ret == SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS", len - k);
 	if (c->c_dsn && env->envid[0] != '\0' && k < len) {
 		xtext(xt, sizeof(xt), env->envid);
 		(void)snprintf(cmd + k, len - k, " ENVID=%s", xt);
@@ -1250,14 +1251,14 @@ mail_cmd(const struct smtpc *c, const struct queue_env *env, bool utf8, char *cm
 
 /* RCPT TO with NOTIFY and ORCPT from the envelope (RFC 3461 §4.1, §4.2). */
 static void
-rcpt_cmd(const struct smtpc *c, const struct queue_env *env, const char *rcpt, char *cmd,
-    size_t len)
+rcpt_cmd(
+    const struct smtpc *c, const struct queue_env *env, const char *rcpt, char *cmd, size_t len)
 {
-	const struct queue_rcpt	*qr = NULL;
-	const char		*semi;
-	char			 xt[sizeof(qr->orcpt) * 3 + 1];
-	size_t			 i, k;
-	bool			 first = true;
+	const struct queue_rcpt *qr = NULL;
+	const char *semi;
+	char xt[sizeof(qr->orcpt) * 3 + 1];
+	size_t i, k;
+	bool first = true;
 
 	(void)snprintf(cmd, len, "RCPT TO:<%s>", rcpt);
 	if (!c->c_dsn)
@@ -1292,8 +1293,8 @@ rcpt_cmd(const struct smtpc *c, const struct queue_env *env, const char *rcpt, c
 	if (semi != NULL && semi > qr->orcpt && k < len) {
 		/* addr-type ";" xtext: the type as stored, the address re-encoded. */
 		xtext(xt, sizeof(xt), semi + 1);
-		(void)snprintf(cmd + k, len - k, " ORCPT=%.*s;%s", (int)(semi - qr->orcpt),
-		    qr->orcpt, xt);
+		(void)snprintf(
+		    cmd + k, len - k, " ORCPT=%.*s;%s", (int)(semi - qr->orcpt), qr->orcpt, xt);
 	}
 }
 
@@ -1301,11 +1302,11 @@ int
 smtpc_send(struct smtpc *c, int msgfd, const struct queue_env *env, const char *const *rcpts,
     size_t n, struct deliver_result *res)
 {
-	struct sc_txn		 t;
-	struct smtp_reply	 rep;
-	char			 cmd[SC_CMD_MAX], text[512];
-	bool			 utf8, need_utf8 = false;
-	size_t			 i;
+	struct sc_txn t;
+	struct smtp_reply rep;
+	char cmd[SC_CMD_MAX], text[512];
+	bool utf8, need_utf8 = false;
+	size_t i;
 
 	memset(&t, 0, sizeof(t));
 	for (i = 0; i < n; i++)
@@ -1348,7 +1349,8 @@ smtpc_send(struct smtpc *c, int msgfd, const struct queue_env *env, const char *
 	}
 	for (i = 0; i < n; i++) {
 		if (addr_check(rcpts[i], &utf8) == -1) {
-			set_res(&res[i], DELIVER_PERM, "5.1.3", "the recipient address cannot be sent");
+			set_res(
+			    &res[i], DELIVER_PERM, "5.1.3", "the recipient address cannot be sent");
 			t.final[i] = true;
 		} else if (utf8)
 			need_utf8 = true;
@@ -1418,8 +1420,9 @@ out:
 	if (c->failed && t.final != NULL)
 		for (i = 0; i < n; i++)
 			if (!t.final[i])
-				set_res(&res[i], c->fail_status == DELIVER_PERM ? DELIVER_TEMP :
-				    c->fail_status, c->fail_dsn, c->fail_text);
+				set_res(&res[i],
+				    c->fail_status == DELIVER_PERM ? DELIVER_TEMP : c->fail_status,
+				    c->fail_dsn, c->fail_text);
 	free(t.final);
 	free(t.accepted);
 	return c->failed ? -1 : 0;
@@ -1430,10 +1433,10 @@ out:
 bool
 smtpc_usable(struct smtpc *c)
 {
-	struct pollfd	pfd;
-	uint8_t		b;
-	ssize_t		r;
-	int		k, e;
+	struct pollfd pfd;
+	uint8_t b;
+	ssize_t r;
+	int k, e;
 
 	if (c == NULL || c->failed || c->fd == -1)
 		return false;
@@ -1470,8 +1473,7 @@ lost:
 	sc_fail(c, DELIVER_TEMP, "4.4.2", "lost connection with %s between transactions", c->peer);
 	return false;
 unsolicited:
-	sc_fail(c, DELIVER_TEMP, "4.5.0", "unexpected data from %s between transactions",
-	    c->peer);
+	sc_fail(c, DELIVER_TEMP, "4.5.0", "unexpected data from %s between transactions", c->peer);
 	return false;
 }
 

@@ -50,41 +50,40 @@
 
 #include "sendmail/sendmail.h"
 
-#define HEADER_SLACK	8192	/* fields sm_msg_finish() may add beyond max_message_size */
+#define HEADER_SLACK 8192 /* fields sm_msg_finish() may add beyond max_message_size */
 
 enum sm_mode { M_DELIVER, M_SMTP, M_MAILQ, M_ALIASES, M_FLUSH, M_NOTHING };
 
 struct sm_opts {
-	enum sm_mode	 mode;
-	bool		 mode_set;
-	bool		 extract;	/* -t */
-	bool		 ignore_dots;	/* -i, -oi */
-	const char	*from;		/* -f, -r */
-	const char	*fullname;	/* -F */
-	enum smtp_body	 body;		/* -B */
-	unsigned	 notify;	/* -N */
-	enum smtp_ret	 ret;		/* -R */
-	const char	*envid;		/* -V */
-	const char	*conf;		/* -C */
-	char	       **rcpt;
-	int		 nrcpt;
+	enum sm_mode mode;
+	bool mode_set;
+	bool extract;         /* -t */
+	bool ignore_dots;     /* -i, -oi */
+	const char *from;     /* -f, -r */
+	const char *fullname; /* -F */
+	enum smtp_body body;  /* -B */
+	unsigned notify;      /* -N */
+	enum smtp_ret ret;    /* -R */
+	const char *envid;    /* -V */
+	const char *conf;     /* -C */
+	char **rcpt;
+	int nrcpt;
 };
 
 static const char *prog = "sendmail";
 
-static void __attribute__((noreturn))
-usage(const char *why)
+static void __attribute__((noreturn)) usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "%s: %s\n", prog, why);
-	fprintf(stderr, "usage: sendmail [-t] [-i] [-f sender] [-F name] [-B 8BITMIME|7BIT] "
+	fprintf(stderr,
+	    "usage: sendmail [-t] [-i] [-f sender] [-F name] [-B 8BITMIME|7BIT] "
 	    "[-N dsn] [-R full|hdrs] [-V envid] [-C file] [--] [recipient ...]\n"
 	    "       sendmail -bs | -bp | -bi | -q\n");
 	exit(EX_USAGE);
 }
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int code, const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -100,7 +99,7 @@ die(int code, const char *fmt, ...)
 static int
 parse_notify(const char *s, unsigned *out)
 {
-	char	 buf[64], *p, *tok, *save = NULL;
+	char buf[64], *p, *tok, *save = NULL;
 
 	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
 		return -1;
@@ -144,7 +143,7 @@ set_mode(struct sm_opts *o, const char *m)
 	} else {
 		usage("unknown mode after -b");
 	}
-	if (!o->mode_set)	/* sendmail: the first -b counts */
+	if (!o->mode_set) /* sendmail: the first -b counts */
 		o->mode = mode;
 	o->mode_set = true;
 }
@@ -162,9 +161,9 @@ set_oldopt(struct sm_opts *o, const char *v)
 static void
 parse_args(int argc, char **argv, struct sm_opts *o)
 {
-	int		 i, j;
-	char		 ch;
-	const char	*val;
+	int i, j;
+	char ch;
+	const char *val;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -188,8 +187,14 @@ parse_args(int argc, char **argv, struct sm_opts *o)
 			case 'I':
 				set_mode(o, "i");
 				continue;
-			case 'c': case 'G': case 'm': case 'n': case 'U': case 'v': case 'x':
-				continue;	/* old flags: no meaning here */
+			case 'c':
+			case 'G':
+			case 'm':
+			case 'n':
+			case 'U':
+			case 'v':
+			case 'x':
+				continue; /* old flags: no meaning here */
 			case 'q':
 				/* -q: run the queue now; -qINTERVAL: sendmail's daemon option. */
 				if (a[j + 1] == '\0' || strchr("RSI", a[j + 1]) != NULL) {
@@ -200,8 +205,9 @@ parse_args(int argc, char **argv, struct sm_opts *o)
 				}
 				o->mode_set = true;
 				goto next_arg;
-			case 'A': case 'd':
-				goto next_arg;	/* -Am/-Ac, -dX.Y: attached values, ignored */
+			case 'A':
+			case 'd':
+				goto next_arg; /* -Am/-Ac, -dX.Y: attached values, ignored */
 			case 'o':
 				if (a[j + 1] != '\0')
 					set_oldopt(o, a + j + 1);
@@ -210,8 +216,20 @@ parse_args(int argc, char **argv, struct sm_opts *o)
 				else
 					usage("-o needs a value");
 				goto next_arg;
-			case 'B': case 'b': case 'C': case 'e': case 'F': case 'f': case 'h':
-			case 'L': case 'N': case 'O': case 'p': case 'R': case 'r': case 'V':
+			case 'B':
+			case 'b':
+			case 'C':
+			case 'e':
+			case 'F':
+			case 'f':
+			case 'h':
+			case 'L':
+			case 'N':
+			case 'O':
+			case 'p':
+			case 'R':
+			case 'r':
+			case 'V':
 			case 'X':
 				if (a[j + 1] != '\0')
 					val = a + j + 1;
@@ -249,12 +267,14 @@ parse_args(int argc, char **argv, struct sm_opts *o)
 			case 'F':
 				o->fullname = val;
 				break;
-			case 'f': case 'r':
+			case 'f':
+			case 'r':
 				o->from = val;
 				break;
 			case 'N':
 				if (parse_notify(val, &o->notify) == -1)
-					usage("-N takes never, or a list of success, failure, delay");
+					usage(
+					    "-N takes never, or a list of success, failure, delay");
 				break;
 			case 'R':
 				if (strcasecmp(val, "full") == 0)
@@ -273,16 +293,16 @@ parse_args(int argc, char **argv, struct sm_opts *o)
 						break;
 				if (n == 0 || n > 100 || k < n)
 					usage("-V takes an envelope ID of 1 to 100 printable "
-					    "ASCII characters");
+					      "ASCII characters");
 				o->envid = val;
 				break;
 			}
-			default:	/* e h L O p X: values with no meaning here */
+			default: /* e h L O p X: values with no meaning here */
 				break;
 			}
 			goto next_arg;
 		}
-next_arg:
+	next_arg:
 		continue;
 	}
 	o->rcpt = argv + i;
@@ -302,8 +322,8 @@ load_conf(struct sm_ctx *ctx, const char *given)
 static void
 who(struct sm_ctx *ctx, const struct sm_opts *o)
 {
-	struct passwd	*pw;
-	const char	*name;
+	struct passwd *pw;
+	const char *name;
 
 	ctx->uid = getuid();
 	pw = getpwuid(ctx->uid);
@@ -316,7 +336,7 @@ who(struct sm_ctx *ctx, const struct sm_opts *o)
 		name = getenv("NAME");
 	if (name == NULL && pw->pw_gecos != NULL) {
 		strlcpy(ctx->fullname, pw->pw_gecos, sizeof(ctx->fullname));
-		ctx->fullname[strcspn(ctx->fullname, ",")] = '\0';	/* "Name,room,phone" */
+		ctx->fullname[strcspn(ctx->fullname, ",")] = '\0'; /* "Name,room,phone" */
 		return;
 	}
 	if (name != NULL)
@@ -327,11 +347,11 @@ who(struct sm_ctx *ctx, const struct sm_opts *o)
 static void __attribute__((noreturn))
 run_mxctl(const struct sm_ctx *ctx, bool postfix_format, const char *cmd)
 {
-	char		 self[PATH_MAX], path[PATH_MAX + 8];
-	const char	*av[8];
-	ssize_t		 n;
-	char		*slash;
-	int		 k = 0;
+	char self[PATH_MAX], path[PATH_MAX + 8];
+	const char *av[8];
+	ssize_t n;
+	char *slash;
+	int k = 0;
 
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
@@ -359,11 +379,11 @@ run_mxctl(const struct sm_ctx *ctx, bool postfix_format, const char *cmd)
 static int
 proc_stat(pid_t pid, char *comm, size_t commlen, pid_t *ppid)
 {
-	char		 path[64], buf[512], *l, *r;
-	FILE		*f;
-	size_t		 n;
-	long long	 pp;
-	const char	*e = NULL;
+	char path[64], buf[512], *l, *r;
+	FILE *f;
+	size_t n;
+	long long pp;
+	const char *e = NULL;
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	f = fopen(path, "r");
@@ -378,7 +398,7 @@ proc_stat(pid_t pid, char *comm, size_t commlen, pid_t *ppid)
 		return -1;
 	*r = '\0';
 	strlcpy(comm, l + 1, commlen);
-	l = r + 4;	/* past ") S " */
+	l = r + 4; /* past ") S " */
 	r = strchr(l, ' ');
 	if (r == NULL)
 		return -1;
@@ -398,12 +418,12 @@ proc_stat(pid_t pid, char *comm, size_t commlen, pid_t *ppid)
 static pid_t
 mxd_pid(const char *spool)
 {
-	struct sockaddr_un	 sun;
-	struct ucred		 uc;
-	socklen_t		 ul = sizeof(uc);
-	char			 comm[64], pcomm[64];
-	pid_t			 pid, ppid;
-	int			 fd, i;
+	struct sockaddr_un sun;
+	struct ucred uc;
+	socklen_t ul = sizeof(uc);
+	char comm[64], pcomm[64];
+	pid_t pid, ppid;
+	int fd, i;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -442,10 +462,10 @@ mxd_pid(const char *spool)
 static int
 newaliases(struct sm_ctx *ctx)
 {
-	struct alias_map	*m;
-	char			 err[SM_ERR_MAX + 1100];
-	struct stat		 st;
-	pid_t			 pid;
+	struct alias_map *m;
+	char err[SM_ERR_MAX + 1100];
+	struct stat st;
+	pid_t pid;
 
 	if (ctx->conf.aliases[0] == '\0') {
 		printf("%s: no aliases file is configured (the aliases key of %s)\n", prog,
@@ -467,9 +487,10 @@ newaliases(struct sm_ctx *ctx)
 		return EX_OK;
 	}
 	if (kill(pid, SIGHUP) == -1) {
-		fprintf(stderr, "%s: cannot tell mxd (pid %ld) to reload: %s; run "
-		    "\"systemctl reload mxd\" or \"kill -HUP %ld\" as root\n", prog, (long)pid,
-		    strerror(errno), (long)pid);
+		fprintf(stderr,
+		    "%s: cannot tell mxd (pid %ld) to reload: %s; run "
+		    "\"systemctl reload mxd\" or \"kill -HUP %ld\" as root\n",
+		    prog, (long)pid, strerror(errno), (long)pid);
 		return errno == EPERM ? EX_NOPERM : EX_OSERR;
 	}
 	printf("%s: mxd (pid %ld) reloads the aliases (SIGHUP sent)\n", prog, (long)pid);
@@ -478,17 +499,17 @@ newaliases(struct sm_ctx *ctx)
 
 /* Adds the recipients of one command-line argument ("a@b, Name <c@d>"). */
 struct cl_arg {
-	struct sm_ctx		*ctx;
-	struct queue_env	*env;
-	unsigned		 notify;
+	struct sm_ctx *ctx;
+	struct queue_env *env;
+	unsigned notify;
 };
 
 static int
 cl_one(void *arg, const char *addr, char *err, size_t errlen)
 {
-	struct cl_arg	*c = arg;
-	char		 a[SMTP_ADDR_MAX + 1];
-	bool		 utf8;
+	struct cl_arg *c = arg;
+	char a[SMTP_ADDR_MAX + 1];
+	bool utf8;
 
 	if (sm_addr_envelope(addr, c->ctx->conf.hostname, false, a, &utf8, err, errlen) == -1)
 		return -1;
@@ -500,28 +521,28 @@ cl_one(void *arg, const char *addr, char *err, size_t errlen)
 static int
 deliver(struct sm_ctx *ctx, const struct sm_opts *o)
 {
-	struct queue_env	 env;
-	struct sm_finish	 f;
-	struct sm_buf		 raw, msg;
-	struct cl_arg		 cl = { ctx, &env, o->notify };
-	char			 err[SM_ERR_MAX], name[QUEUE_ID_LEN + 1];
-	bool			 utf8;
-	int			 i, rc;
+	struct queue_env env;
+	struct sm_finish f;
+	struct sm_buf raw, msg;
+	struct cl_arg cl = {ctx, &env, o->notify};
+	char err[SM_ERR_MAX], name[QUEUE_ID_LEN + 1];
+	bool utf8;
+	int i, rc;
 
 	if (o->nrcpt == 0 && !o->extract)
 		usage("no recipients: name them on the command line, or use -t to take them "
-		    "from the message");
+		      "from the message");
 	memset(&env, 0, sizeof(env));
 	if (o->from != NULL) {
 		if (sm_addr_envelope(o->from, ctx->conf.hostname, true, env.from, &utf8, err,
-		    sizeof(err)) == -1) {
+			sizeof(err)) == -1) {
 			char why[SM_ERR_MAX + 16];
 
 			snprintf(why, sizeof(why), "-f: %s", err);
 			usage(why);
 		}
-	} else if (sm_addr_envelope(ctx->login, ctx->conf.hostname, false, env.from, &utf8,
-	    err, sizeof(err)) == -1) {
+	} else if (sm_addr_envelope(ctx->login, ctx->conf.hostname, false, env.from, &utf8, err,
+		       sizeof(err)) == -1) {
 		die(EX_NOUSER, "cannot make a sender address from the user name: %s", err);
 	}
 	env.smtputf8 = utf8;
@@ -530,14 +551,14 @@ deliver(struct sm_ctx *ctx, const struct sm_opts *o)
 	if (o->envid != NULL)
 		strlcpy(env.envid, o->envid, sizeof(env.envid));
 	for (i = 0; i < o->nrcpt; i++) {
-		if (sm_addr_list(o->rcpt[i], strlen(o->rcpt[i]), cl_one, &cl, err,
-		    sizeof(err)) == -1)
+		if (sm_addr_list(o->rcpt[i], strlen(o->rcpt[i]), cl_one, &cl, err, sizeof(err)) ==
+		    -1)
 			die(EX_DATAERR, "recipient \"%.200s\": %s", o->rcpt[i], err);
 	}
 
 	sm_buf_init(&raw, (size_t)ctx->conf.max_message_size);
-	rc = sm_msg_read(STDIN_FILENO, o->ignore_dots, (size_t)ctx->conf.max_message_size,
-	    &raw, err, sizeof(err));
+	rc = sm_msg_read(STDIN_FILENO, o->ignore_dots, (size_t)ctx->conf.max_message_size, &raw,
+	    err, sizeof(err));
 	if (rc != EX_OK)
 		die(rc, "%s", err);
 	sm_buf_init(&msg, (size_t)ctx->conf.max_message_size + HEADER_SLACK);
@@ -553,7 +574,8 @@ deliver(struct sm_ctx *ctx, const struct sm_opts *o)
 		die(rc, "%s", err);
 	sm_buf_free(&raw);
 	if (env.nrcpt == 0)
-		die(EX_DATAERR, "no recipients: -t found no To:, Cc: or Bcc: address in the "
+		die(EX_DATAERR,
+		    "no recipients: -t found no To:, Cc: or Bcc: address in the "
 		    "message");
 	/* RFC 6152: 8-bit octets need BODY=8BITMIME, whatever -B said. */
 	env.body = sm_msg_8bit(msg.p, msg.len) ? SMTP_BODY_8BITMIME : o->body;
@@ -568,9 +590,9 @@ deliver(struct sm_ctx *ctx, const struct sm_opts *o)
 int
 main(int argc, char **argv)
 {
-	static struct sm_ctx	ctx;
-	struct sm_opts		o;
-	const char		*base;
+	static struct sm_ctx ctx;
+	struct sm_opts o;
+	const char *base;
 
 	base = argc > 0 && argv[0] != NULL ? argv[0] : "sendmail";
 	if (strrchr(base, '/') != NULL)
@@ -596,7 +618,7 @@ main(int argc, char **argv)
 	case M_FLUSH:
 		run_mxctl(&ctx, false, "flush");
 	case M_NOTHING:
-		return EX_OK;	/* -qINTERVAL: mxd schedules its own queue runs */
+		return EX_OK; /* -qINTERVAL: mxd schedules its own queue runs */
 	case M_ALIASES:
 		return newaliases(&ctx);
 	case M_SMTP:

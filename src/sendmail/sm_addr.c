@@ -30,22 +30,22 @@
 enum tok { T_END, T_WORD, T_SPECIAL };
 
 struct walker {
-	const char	*s;
-	size_t		 len, off;
-	bool		 space;		/* whitespace or a comment before the current token */
-	char		*err;
-	size_t		 errlen;
+	const char *s;
+	size_t len, off;
+	bool space; /* whitespace or a comment before the current token */
+	char *err;
+	size_t errlen;
 };
 
 /* One mailbox being collected. */
 struct mbox {
-	char	 acc[SMTP_ADDR_MAX + 1];	/* a bare addr-spec, or a phrase */
-	size_t	 acclen;
-	bool	 phrase;			/* acc is a display name, not an address */
-	char	 ang[SMTP_ADDR_MAX + 1];	/* inside < > */
-	size_t	 anglen;
-	bool	 in_angle, angle_done;
-	bool	 last_word;			/* the last token added was a word */
+	char acc[SMTP_ADDR_MAX + 1]; /* a bare addr-spec, or a phrase */
+	size_t acclen;
+	bool phrase;                 /* acc is a display name, not an address */
+	char ang[SMTP_ADDR_MAX + 1]; /* inside < > */
+	size_t anglen;
+	bool in_angle, angle_done;
+	bool last_word; /* the last token added was a word */
 };
 
 static bool
@@ -57,8 +57,7 @@ is_space(char c)
 static bool
 is_special(char c)
 {
-	return c == '<' || c == '>' || c == ',' || c == ':' || c == ';' || c == '@' ||
-	    c == '.';
+	return c == '<' || c == '>' || c == ',' || c == ':' || c == ';' || c == '@' || c == '.';
 }
 
 /* Skips a comment starting at w->off ('('). 0, or -1 when it does not end. */
@@ -71,7 +70,7 @@ skip_comment(struct walker *w)
 		char c = w->s[w->off++];
 
 		if (c == '\\') {
-			w->off++;	/* quoted-pair: the next octet is literal */
+			w->off++; /* quoted-pair: the next octet is literal */
 		} else if (c == '(') {
 			if (++depth > COMMENT_DEPTH_MAX) {
 				snprintf(w->err, w->errlen, "comments nested too deep");
@@ -93,7 +92,7 @@ skip_comment(struct walker *w)
 static int
 next_tok(struct walker *w, enum tok *t, size_t *start, size_t *tlen)
 {
-	char	c, close;
+	char c, close;
 
 	w->space = false;
 	for (;;) {
@@ -140,9 +139,9 @@ next_tok(struct walker *w, enum tok *t, size_t *start, size_t *tlen)
 		snprintf(w->err, w->errlen, "unbalanced \")\"");
 		return -1;
 	} else {
-		while (w->off < w->len && !is_space(w->s[w->off]) &&
-		    !is_special(w->s[w->off]) && w->s[w->off] != '(' &&
-		    w->s[w->off] != '"' && w->s[w->off] != '[' && w->s[w->off] != ')')
+		while (w->off < w->len && !is_space(w->s[w->off]) && !is_special(w->s[w->off]) &&
+		    w->s[w->off] != '(' && w->s[w->off] != '"' && w->s[w->off] != '[' &&
+		    w->s[w->off] != ')')
 			w->off++;
 	}
 	*t = T_WORD;
@@ -175,8 +174,8 @@ mbox_reset(struct mbox *m)
 static int
 mbox_flush(struct mbox *m, sm_addr_fn *fn, void *arg, char *err, size_t errlen)
 {
-	const char	*a;
-	int		 rc = 0;
+	const char *a;
+	int rc = 0;
 
 	if (m->angle_done) {
 		a = m->ang;
@@ -202,12 +201,12 @@ mbox_flush(struct mbox *m, sm_addr_fn *fn, void *arg, char *err, size_t errlen)
 int
 sm_addr_list(const char *s, size_t len, sm_addr_fn *fn, void *arg, char *err, size_t errlen)
 {
-	struct walker	 w = { s, len, 0, false, err, errlen };
-	struct mbox	 m;
-	enum tok	 t;
-	size_t		 st, tl;
-	bool		 in_group = false;
-	char		 c;
+	struct walker w = {s, len, 0, false, err, errlen};
+	struct mbox m;
+	enum tok t;
+	size_t st, tl;
+	bool in_group = false;
+	char c;
 
 	mbox_reset(&m);
 	for (;;) {
@@ -227,8 +226,7 @@ sm_addr_list(const char *s, size_t len, sm_addr_fn *fn, void *arg, char *err, si
 				return -1;
 			}
 			if (t == T_WORD && m.last_word) {
-				snprintf(err, errlen, "space inside an address: \"%.60s\"",
-				    m.ang);
+				snprintf(err, errlen, "space inside an address: \"%.60s\"", m.ang);
 				return -1;
 			}
 			if (add_text(m.ang, &m.anglen, s + st, tl, err, errlen) == -1)
@@ -238,7 +236,7 @@ sm_addr_list(const char *s, size_t len, sm_addr_fn *fn, void *arg, char *err, si
 		}
 		if (t == T_WORD) {
 			if (m.angle_done)
-				continue;	/* junk after "<addr>": ignored, as mailers do */
+				continue; /* junk after "<addr>": ignored, as mailers do */
 			if (m.last_word)
 				m.phrase = true;
 			/* A phrase may grow past an address's length: keep only its start. */
@@ -270,7 +268,7 @@ sm_addr_list(const char *s, size_t len, sm_addr_fn *fn, void *arg, char *err, si
 				snprintf(err, errlen, "nested group");
 				return -1;
 			}
-			in_group = true;	/* what came before was the group's name */
+			in_group = true; /* what came before was the group's name */
 			mbox_reset(&m);
 			break;
 		case ';':
@@ -282,11 +280,10 @@ sm_addr_list(const char *s, size_t len, sm_addr_fn *fn, void *arg, char *err, si
 			if (mbox_flush(&m, fn, arg, err, errlen) == -1)
 				return -1;
 			break;
-		default:	/* '.' and '@' belong to the addr-spec (or the phrase) */
+		default: /* '.' and '@' belong to the addr-spec (or the phrase) */
 			if (m.angle_done)
 				break;
-			if (add_text(m.acc, &m.acclen, s + st, tl, err, errlen) == -1 &&
-			    !m.phrase)
+			if (add_text(m.acc, &m.acclen, s + st, tl, err, errlen) == -1 && !m.phrase)
 				return -1;
 			m.last_word = false;
 			break;
@@ -320,11 +317,11 @@ int
 sm_addr_envelope(const char *addr, const char *hostname, bool allow_null,
     char out[SMTP_ADDR_MAX + 1], bool *utf8, char *err, size_t errlen)
 {
-	struct smtp_path	p;
-	struct smtp_perr	pe;
-	char			buf[SMTP_ADDR_MAX * 2 + 8];
-	size_t			n;
-	int			k;
+	struct smtp_path p;
+	struct smtp_perr pe;
+	char buf[SMTP_ADDR_MAX * 2 + 8];
+	size_t n;
+	int k;
 
 	*utf8 = false;
 	n = strlen(addr);
@@ -350,7 +347,7 @@ sm_addr_envelope(const char *addr, const char *hostname, bool allow_null,
 	buf[n + 1] = '\0';
 	if (has_domain(buf + 1))
 		k = snprintf(buf + n + 1, sizeof(buf) - n - 1, ">");
-	else	/* RFC 5321 §2.3.5: an envelope address names its domain */
+	else /* RFC 5321 §2.3.5: an envelope address names its domain */
 		k = snprintf(buf + n + 1, sizeof(buf) - n - 1, "@%s>", hostname);
 	if (k < 0 || (size_t)k >= sizeof(buf) - n - 1) {
 		snprintf(err, errlen, "address too long");
@@ -358,8 +355,8 @@ sm_addr_envelope(const char *addr, const char *hostname, bool allow_null,
 	}
 	n += 1 + (size_t)k;
 	if (smtp_path_parse(buf, n, SMTP_PATH_UTF8, &p, &pe) != (int)n) {
-		snprintf(err, errlen, "bad address \"%.*s\"", (int)(n - 2 > 200 ? 200 : n - 2),
-		    buf + 1);
+		snprintf(
+		    err, errlen, "bad address \"%.*s\"", (int)(n - 2 > 200 ? 200 : n - 2), buf + 1);
 		return -1;
 	}
 	smtp_path_str(&p, out, SMTP_ADDR_MAX + 1);

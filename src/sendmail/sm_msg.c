@@ -40,9 +40,9 @@
 #include "util/base64.h"
 #include "util/rand.h"
 
-#define LINE_CONTENT_MAX 998	/* RFC 5322 §2.1.1, without CRLF */
-#define READ_CHUNK	 65536
-#define FULLNAME_MAX	 200	/* octets of the display name we write */
+#define LINE_CONTENT_MAX 998 /* RFC 5322 §2.1.1, without CRLF */
+#define READ_CHUNK       65536
+#define FULLNAME_MAX     200 /* octets of the display name we write */
 
 /* --- buffers --------------------------------------------------------------------------- */
 
@@ -57,8 +57,8 @@ sm_buf_init(struct sm_buf *b, size_t max)
 static int
 buf_reserve(struct sm_buf *b, size_t n)
 {
-	size_t	 cap;
-	uint8_t	*p;
+	size_t cap;
+	uint8_t *p;
 
 	if (n <= b->cap - b->len)
 		return 0;
@@ -95,9 +95,9 @@ sm_buf_add(struct sm_buf *b, const void *p, size_t n)
 int
 sm_buf_printf(struct sm_buf *b, const char *fmt, ...)
 {
-	char	 line[2048];
-	va_list	 ap;
-	int	 n;
+	char line[2048];
+	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
@@ -121,12 +121,12 @@ sm_buf_free(struct sm_buf *b)
 int
 sm_msg_read(int fd, bool ignore_dots, size_t max, struct sm_buf *out, char *err, size_t errlen)
 {
-	uint8_t		 chunk[READ_CHUNK];
-	size_t		 linelen = 0, line_start = 0, i;
-	unsigned long	 lineno = 1;
-	bool		 cr = false;
-	ssize_t		 n;
-	uint8_t		 c;
+	uint8_t chunk[READ_CHUNK];
+	size_t linelen = 0, line_start = 0, i;
+	unsigned long lineno = 1;
+	bool cr = false;
+	ssize_t n;
+	uint8_t c;
 
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
@@ -146,8 +146,10 @@ sm_msg_read(int fd, bool ignore_dots, size_t max, struct sm_buf *out, char *err,
 		for (i = 0; i < (size_t)n; i++) {
 			c = chunk[i];
 			if (cr && c != '\n') {
-				snprintf(err, errlen, "line %lu: a CR that does not end the line "
-				    "(bare CR is not allowed in mail)", lineno);
+				snprintf(err, errlen,
+				    "line %lu: a CR that does not end the line "
+				    "(bare CR is not allowed in mail)",
+				    lineno);
 				return EX_DATAERR;
 			}
 			if (c == '\r') {
@@ -173,16 +175,18 @@ sm_msg_read(int fd, bool ignore_dots, size_t max, struct sm_buf *out, char *err,
 				return EX_DATAERR;
 			}
 			if (++linelen > LINE_CONTENT_MAX) {
-				snprintf(err, errlen, "line %lu is longer than %d octets (RFC 5322 "
+				snprintf(err, errlen,
+				    "line %lu is longer than %d octets (RFC 5322 "
 				    "section 2.1.1); wrap it or encode the body (quoted-printable, "
-				    "base64)", lineno, LINE_CONTENT_MAX);
+				    "base64)",
+				    lineno, LINE_CONTENT_MAX);
 				return EX_DATAERR;
 			}
 			out->p[out->len++] = c;
 		}
 		if (out->len > max) {
-			snprintf(err, errlen, "message larger than max_message_size (%zu octets)",
-			    max);
+			snprintf(
+			    err, errlen, "message larger than max_message_size (%zu octets)", max);
 			return EX_DATAERR;
 		}
 	}
@@ -243,33 +247,32 @@ sm_env_add(struct queue_env *env, const char *addr, unsigned notify, unsigned ma
 }
 
 struct extract_arg {
-	const struct sm_finish	*f;
-	const char		*field;		/* for error messages */
+	const struct sm_finish *f;
+	const char *field; /* for error messages */
 };
 
 static int
 extract_one(void *arg, const char *addr, char *err, size_t errlen)
 {
-	struct extract_arg	*x = arg;
-	char			 a[SMTP_ADDR_MAX + 1], why[SM_ERR_MAX];
-	bool			 utf8;
+	struct extract_arg *x = arg;
+	char a[SMTP_ADDR_MAX + 1], why[SM_ERR_MAX];
+	bool utf8;
 
-	if (sm_addr_envelope(addr, x->f->ctx->conf.hostname, false, a, &utf8, why,
-	    sizeof(why)) == -1) {
+	if (sm_addr_envelope(addr, x->f->ctx->conf.hostname, false, a, &utf8, why, sizeof(why)) ==
+	    -1) {
 		snprintf(err, errlen, "%s: %s", x->field, why);
 		return -1;
 	}
 	if (utf8)
 		x->f->env->smtputf8 = true;
-	return sm_env_add(x->f->env, a, x->f->notify, x->f->ctx->conf.max_recipients, err,
-	    errlen);
+	return sm_env_add(x->f->env, a, x->f->notify, x->f->ctx->conf.max_recipients, err, errlen);
 }
 
 /* --- header section ------------------------------------------------------------------------ */
 
 struct field {
-	size_t	off, len;	/* the whole field with its continuation lines and CRLFs */
-	size_t	namelen;
+	size_t off, len; /* the whole field with its continuation lines and CRLFs */
+	size_t namelen;
 };
 
 static bool
@@ -312,10 +315,10 @@ is_atext_phrase(const char *s)
 static void
 display_name(const char *name, char *out, size_t outlen)
 {
-	char	clean[FULLNAME_MAX + 1];
-	size_t	i, n, o = 0, start, wlen;
-	bool	ascii = true;
-	int	k;
+	char clean[FULLNAME_MAX + 1];
+	size_t i, n, o = 0, start, wlen;
+	bool ascii = true;
+	int k;
 
 	/* Control octets (a GECOS field can hold anything) become spaces; cut at a char. */
 	n = strnlen(name, FULLNAME_MAX);
@@ -341,15 +344,15 @@ display_name(const char *name, char *out, size_t outlen)
 			for (start = 0; start < n; start += wlen) {
 				char b64[128];
 
-				wlen = n - start > 45 ? 45 : n - start;	/* 45 octets: 60 */
+				wlen = n - start > 45 ? 45 : n - start; /* 45 octets: 60 */
 				while (start + wlen < n &&
 				    ((unsigned char)clean[start + wlen] & 0xc0) == 0x80)
 					wlen--;
 				if (base64_encode((const unsigned char *)clean + start, wlen, b64,
-				    sizeof(b64)) == -1)
+					sizeof(b64)) == -1)
 					break;
-				k = snprintf(out + o, outlen - o, "%s=?UTF-8?B?%s?=",
-				    start == 0 ? "" : " ", b64);
+				k = snprintf(out + o, outlen - o,
+				    "%s=?UTF-8?B?%s?=", start == 0 ? "" : " ", b64);
 				if (k < 0 || (size_t)k >= outlen - o)
 					break;
 				o += (size_t)k;
@@ -375,20 +378,20 @@ static int
 add_fields(const struct sm_finish *f, bool need_date, bool need_from, bool need_msgid,
     const char *date, struct sm_buf *out)
 {
-	const struct sm_ctx	*ctx = f->ctx;
-	char			 name[FULLNAME_MAX * 3], addr[SMTP_ADDR_MAX + 1], hex[17];
-	char			 stamp[32];
-	uint8_t			 r[8];
-	time_t			 now = time(NULL);
-	struct tm		 tm;
-	size_t			 i;
+	const struct sm_ctx *ctx = f->ctx;
+	char name[FULLNAME_MAX * 3], addr[SMTP_ADDR_MAX + 1], hex[17];
+	char stamp[32];
+	uint8_t r[8];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
 
 	if (need_date && sm_buf_printf(out, "Date: %s\r\n", date) == -1)
 		return -1;
 	if (need_from) {
 		if (f->env->from[0] != '\0')
 			strlcpy(addr, f->env->from, sizeof(addr));
-		else	/* the null sender: say who sent it instead */
+		else /* the null sender: say who sent it instead */
 			snprintf(addr, sizeof(addr), "%s@%s", ctx->login, ctx->conf.hostname);
 		display_name(ctx->fullname, name, sizeof(name));
 		if (name[0] != '\0') {
@@ -404,8 +407,8 @@ add_fields(const struct sm_finish *f, bool need_date, bool need_from, bool need_
 			snprintf(hex + 2 * i, 3, "%02x", r[i]);
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
-		if (sm_buf_printf(out, "Message-ID: <%s.%s@%s>\r\n", stamp, hex,
-		    ctx->conf.hostname) == -1)
+		if (sm_buf_printf(
+			out, "Message-ID: <%s.%s@%s>\r\n", stamp, hex, ctx->conf.hostname) == -1)
 			return -1;
 	}
 	return 0;
@@ -415,15 +418,15 @@ int
 sm_msg_finish(const struct sm_finish *f, const uint8_t *in, size_t len, struct sm_buf *out,
     char *err, size_t errlen)
 {
-	struct field	*fl = NULL, *nf;
-	size_t		 nfl = 0, capfl = 0, off = 0, body = len, i, eol, nl;
-	bool		 has_sep = false, resent = false;
-	bool		 have_date = false, have_from = false, have_msgid = false;
-	char		 date[64];
-	struct tm	 tm;
-	time_t		 now = time(NULL);
-	int		 rc = EX_OSERR;
-	const uint8_t	*p;
+	struct field *fl = NULL, *nf;
+	size_t nfl = 0, capfl = 0, off = 0, body = len, i, eol, nl;
+	bool has_sep = false, resent = false;
+	bool have_date = false, have_from = false, have_msgid = false;
+	char date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	int rc = EX_OSERR;
+	const uint8_t *p;
 
 	/* An mbox "From " line first is not a header field (sendmail drops it too). */
 	if (f->unix_from && len >= 5 && memcmp(in, "From ", 5) == 0) {
@@ -432,8 +435,8 @@ sm_msg_finish(const struct sm_finish *f, const uint8_t *in, size_t len, struct s
 	}
 	while (off < len) {
 		p = memchr(in + off, '\n', len - off);
-		eol = p == NULL ? len : (size_t)(p - in) + 1;	/* past the LF */
-		nl = eol - off;					/* with CRLF */
+		eol = p == NULL ? len : (size_t)(p - in) + 1; /* past the LF */
+		nl = eol - off;                               /* with CRLF */
 		if (nl <= 2 && in[off] == '\r') {
 			has_sep = true;
 			body = eol;
@@ -445,7 +448,7 @@ sm_msg_finish(const struct sm_finish *f, const uint8_t *in, size_t len, struct s
 			continue;
 		}
 		if (field_name(in + off, nl) == 0) {
-			body = off;	/* no empty line before the body: one is inserted */
+			body = off; /* no empty line before the body: one is inserted */
 			break;
 		}
 		if (nfl == capfl) {
@@ -479,10 +482,10 @@ sm_msg_finish(const struct sm_finish *f, const uint8_t *in, size_t len, struct s
 	}
 	if (f->extract) {
 		for (i = 0; i < nfl; i++) {
-			struct extract_arg	 x = { f, NULL };
-			const char		*names[3][2] = { { "To", "Resent-To" },
-				{ "Cc", "Resent-Cc" }, { "Bcc", "Resent-Bcc" } };
-			size_t			 k;
+			struct extract_arg x = {f, NULL};
+			const char *names[3][2] = {
+			    {"To", "Resent-To"}, {"Cc", "Resent-Cc"}, {"Bcc", "Resent-Bcc"}};
+			size_t k;
 
 			for (k = 0; k < 3; k++)
 				if (field_is(in, &fl[i], names[k][resent]))
@@ -490,7 +493,8 @@ sm_msg_finish(const struct sm_finish *f, const uint8_t *in, size_t len, struct s
 			if (x.field == NULL)
 				continue;
 			if (sm_addr_list((const char *)in + fl[i].off + fl[i].namelen + 1,
-			    fl[i].len - fl[i].namelen - 1, extract_one, &x, err, errlen) == -1) {
+				fl[i].len - fl[i].namelen - 1, extract_one, &x, err,
+				errlen) == -1) {
 				if (strncmp(err, x.field, strlen(x.field)) != 0) {
 					char why[SM_ERR_MAX];
 
@@ -507,11 +511,11 @@ sm_msg_finish(const struct sm_finish *f, const uint8_t *in, size_t len, struct s
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
 	/* RFC 5321 §4.4 trace field: who handed it in, and when. */
 	if (sm_buf_printf(out, "Received: by %s (mxd sendmail, from userid %lu);\r\n\t%s\r\n",
-	    f->ctx->conf.hostname, (unsigned long)f->ctx->uid, date) == -1)
+		f->ctx->conf.hostname, (unsigned long)f->ctx->uid, date) == -1)
 		goto toobig;
 	for (i = 0; i < nfl; i++) {
-		if (f->strip_bcc && (field_is(in, &fl[i], "Bcc") ||
-		    field_is(in, &fl[i], "Resent-Bcc")))
+		if (f->strip_bcc &&
+		    (field_is(in, &fl[i], "Bcc") || field_is(in, &fl[i], "Resent-Bcc")))
 			continue;
 		if (sm_buf_add(out, in + fl[i].off, fl[i].len) == -1)
 			goto toobig;
@@ -526,8 +530,8 @@ sm_msg_finish(const struct sm_finish *f, const uint8_t *in, size_t len, struct s
 	goto done;
 toobig:
 	if (errno == EFBIG) {
-		snprintf(err, errlen, "message larger than max_message_size (%zu octets)",
-		    out->max);
+		snprintf(
+		    err, errlen, "message larger than max_message_size (%zu octets)", out->max);
 		rc = EX_DATAERR;
 	} else {
 		snprintf(err, errlen, "out of memory");

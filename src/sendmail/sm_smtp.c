@@ -36,37 +36,37 @@
 #include "sendmail/sendmail.h"
 #include "smtp/smtp.h"
 
-#define IN_BUF		 65536
-#define OUT_BUF		 8192
-#define ERRORS_MAX	 20
-#define IDLE_TIMEOUT_MS	 (300 * 1000)
-#define HEADER_SLACK	 8192	/* fields sm_msg_finish() may add */
+#define IN_BUF          65536
+#define OUT_BUF         8192
+#define ERRORS_MAX      20
+#define IDLE_TIMEOUT_MS (300 * 1000)
+#define HEADER_SLACK    8192 /* fields sm_msg_finish() may add */
 
 struct bs {
-	struct sm_ctx		*ctx;
-	uint8_t			 in[IN_BUF];
-	size_t			 inoff, inlen;
-	bool			 eof;
-	char			 out[OUT_BUF];
-	size_t			 outlen;
-	bool			 outerr;
+	struct sm_ctx *ctx;
+	uint8_t in[IN_BUF];
+	size_t inoff, inlen;
+	bool eof;
+	char out[OUT_BUF];
+	size_t outlen;
+	bool outerr;
 	/* session and transaction */
-	bool			 helo, esmtp, mail;
-	struct queue_env	 env;
-	unsigned		 errors;
-	struct sm_buf		 data;
-	struct smtp_data	 sd;
-	uint8_t			 last;	/* last octet fed to the DATA scanner */
+	bool helo, esmtp, mail;
+	struct queue_env env;
+	unsigned errors;
+	struct sm_buf data;
+	struct smtp_data sd;
+	uint8_t last; /* last octet fed to the DATA scanner */
 };
 
-static struct bs	bs_state;	/* large: not on the stack */
-static struct smtp_cmd	bs_cmd;
+static struct bs bs_state; /* large: not on the stack */
+static struct smtp_cmd bs_cmd;
 
 static void
 out_flush(struct bs *b)
 {
-	size_t	off = 0;
-	ssize_t	n;
+	size_t off = 0;
+	ssize_t n;
 
 	while (off < b->outlen && !b->outerr) {
 		n = write(STDOUT_FILENO, b->out + off, b->outlen - off);
@@ -81,12 +81,11 @@ out_flush(struct bs *b)
 	b->outlen = 0;
 }
 
-static void __attribute__((format(printf, 2, 3)))
-reply(struct bs *b, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) reply(struct bs *b, const char *fmt, ...)
 {
-	char	line[1024];
-	va_list	ap;
-	int	n;
+	char line[1024];
+	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
@@ -111,9 +110,9 @@ reply(struct bs *b, const char *fmt, ...)
 static int
 fill(struct bs *b)
 {
-	struct pollfd	pfd = { STDIN_FILENO, POLLIN, 0 };
-	ssize_t		n;
-	int		r;
+	struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+	ssize_t n;
+	int r;
 
 	out_flush(b);
 	if (b->eof)
@@ -152,10 +151,10 @@ fill(struct bs *b)
 static int
 get_line(struct bs *b, char *line, size_t cap, size_t *len)
 {
-	uint8_t	*nl;
-	size_t	 n;
-	bool	 toolong = false;
-	int	 r;
+	uint8_t *nl;
+	size_t n;
+	bool toolong = false;
+	int r;
 
 	for (;;) {
 		nl = memchr(b->in + b->inoff, '\n', b->inlen - b->inoff);
@@ -171,7 +170,7 @@ get_line(struct bs *b, char *line, size_t cap, size_t *len)
 			*len = n;
 			return 1;
 		}
-		if (b->inlen - b->inoff >= cap) {	/* too long: drop what we have */
+		if (b->inlen - b->inoff >= cap) { /* too long: drop what we have */
 			toolong = true;
 			b->inoff = b->inlen;
 		}
@@ -203,18 +202,18 @@ data_out(void *arg, const void *p, size_t n)
 static int
 read_data(struct bs *b)
 {
-	enum smtp_data_state	 st;
-	uint8_t			*p, *nl;
-	size_t			 run, used;
-	int			 r;
+	enum smtp_data_state st;
+	uint8_t *p, *nl;
+	size_t run, used;
+	int r;
 
 	for (;;) {
 		while (b->inoff < b->inlen) {
 			p = b->in + b->inoff;
 			nl = memchr(p, '\n', b->inlen - b->inoff);
 			/* A run up to (not including) the next LF that lacks its CR. */
-			while (nl != NULL && ((nl > p && nl[-1] == '\r') ||
-			    (nl == p && b->last == '\r')))
+			while (nl != NULL &&
+			    ((nl > p && nl[-1] == '\r') || (nl == p && b->last == '\r')))
 				nl = memchr(nl + 1, '\n', (size_t)(b->in + b->inlen - nl - 1));
 			run = nl == NULL ? b->inlen - b->inoff : (size_t)(nl - p);
 			if (run > 0) {
@@ -255,8 +254,9 @@ cmd_mail(struct bs *b, const struct smtp_cmd *c)
 		reply(b, "552 5.3.4 Message size exceeds fixed limit");
 		return;
 	}
-	if (!b->esmtp && (c->has_size || c->body != SMTP_BODY_NONE || c->smtputf8 ||
-	    c->ret != SMTP_RET_NONE || c->envid[0] != '\0')) {
+	if (!b->esmtp &&
+	    (c->has_size || c->body != SMTP_BODY_NONE || c->smtputf8 || c->ret != SMTP_RET_NONE ||
+		c->envid[0] != '\0')) {
 		reply(b, "555 5.5.4 Parameters need EHLO");
 		return;
 	}
@@ -277,9 +277,9 @@ cmd_mail(struct bs *b, const struct smtp_cmd *c)
 static void
 cmd_rcpt(struct bs *b, const struct smtp_cmd *c)
 {
-	struct sm_ctx	*ctx = b->ctx;
-	char		 addr[SMTP_ADDR_MAX + 1];
-	size_t		 i;
+	struct sm_ctx *ctx = b->ctx;
+	char addr[SMTP_ADDR_MAX + 1];
+	size_t i;
 
 	if (!b->mail) {
 		reply(b, "503 5.5.1 Need MAIL before RCPT");
@@ -289,7 +289,7 @@ cmd_rcpt(struct bs *b, const struct smtp_cmd *c)
 		reply(b, "452 4.5.3 Too many recipients");
 		return;
 	}
-	if (c->path.domain[0] == '\0')	/* RFC 5321 §4.1.1.3: <postmaster> is ours */
+	if (c->path.domain[0] == '\0') /* RFC 5321 §4.1.1.3: <postmaster> is ours */
 		snprintf(addr, sizeof(addr), "postmaster@%s", ctx->conf.hostname);
 	else
 		smtp_path_str(&c->path, addr, sizeof(addr));
@@ -308,12 +308,12 @@ cmd_rcpt(struct bs *b, const struct smtp_cmd *c)
 static int
 cmd_data(struct bs *b)
 {
-	struct sm_ctx		*ctx = b->ctx;
-	struct sm_finish	 f;
-	struct sm_buf		 msg;
-	struct smtp_perr	 pe;
-	char			 name[QUEUE_ID_LEN + 1], err[SM_ERR_MAX];
-	int			 r, rc;
+	struct sm_ctx *ctx = b->ctx;
+	struct sm_finish f;
+	struct sm_buf msg;
+	struct smtp_perr pe;
+	char name[QUEUE_ID_LEN + 1], err[SM_ERR_MAX];
+	int r, rc;
 
 	if (!b->mail) {
 		reply(b, "503 5.5.1 Need MAIL command");
@@ -326,7 +326,7 @@ cmd_data(struct bs *b)
 	/* The scanner stops output at max + 1 octets; the buffer only needs that much. */
 	sm_buf_init(&b->data, (size_t)ctx->conf.max_message_size + 1);
 	smtp_data_init(&b->sd, ctx->conf.max_message_size, data_out, b);
-	b->last = '\n';		/* the CRLF that ended "DATA" */
+	b->last = '\n'; /* the CRLF that ended "DATA" */
 	reply(b, "354 End data with <CR><LF>.<CR><LF>");
 	r = read_data(b);
 	if (r != 1) {
@@ -383,12 +383,12 @@ ehlo_reply(struct bs *b)
 int
 sm_smtp(struct sm_ctx *ctx)
 {
-	struct bs		*b = &bs_state;
-	struct smtp_cmd		*c = &bs_cmd;
-	struct smtp_perr	 pe;
-	char			 line[SMTP_CMD_EXT_MAX + 1];
-	size_t			 len = 0;
-	int			 r, rc = EX_OK;
+	struct bs *b = &bs_state;
+	struct smtp_cmd *c = &bs_cmd;
+	struct smtp_perr pe;
+	char line[SMTP_CMD_EXT_MAX + 1];
+	size_t len = 0;
+	int r, rc = EX_OK;
 
 	memset(b, 0, sizeof(*b));
 	b->ctx = ctx;
@@ -412,8 +412,8 @@ sm_smtp(struct sm_ctx *ctx)
 		}
 		if (r == 2) {
 			reply(b, "500 5.5.2 Line too long");
-		} else if (smtp_cmd_parse_utf8(line, len, b->mail && b->env.smtputf8, c,
-		    &pe) == -1) {
+		} else if (smtp_cmd_parse_utf8(line, len, b->mail && b->env.smtputf8, c, &pe) ==
+		    -1) {
 			reply(b, "%d %s %s", pe.code, pe.enh, pe.text);
 		} else {
 			switch (c->verb) {

@@ -289,7 +289,7 @@ void
 smtp_hops_feed(struct smtp_hops *h, const void *p, size_t len)
 {
 	static const char name[] = "received:";
-	const uint8_t	*c = p;
+	const uint8_t *c = p;
 
 	for (size_t i = 0; i < len && !h->done; i++) {
 		if (!h->mid) {

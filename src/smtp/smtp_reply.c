@@ -42,7 +42,7 @@ smtp_reply_init(struct smtp_reply *r)
 static void
 reply_enh(struct smtp_reply *r, const char *t, size_t len)
 {
-	size_t	i, d, part;
+	size_t i, d, part;
 
 	if (len < 5 || t[0] != (char)('0' + r->code / 100) || r->code / 100 == 3 || t[1] != '.')
 		return;
@@ -62,7 +62,7 @@ reply_enh(struct smtp_reply *r, const char *t, size_t len)
 	/* The code ends at a space or at the end of the line, never inside a word. */
 	if (i < len && t[i] != ' ')
 		return;
-	memcpy(r->enh, t, i);	/* at most 1+1+3+1+3 = 9 octets */
+	memcpy(r->enh, t, i); /* at most 1+1+3+1+3 = 9 octets */
 	r->enh[i] = '\0';
 }
 
@@ -70,8 +70,8 @@ reply_enh(struct smtp_reply *r, const char *t, size_t len)
 static void
 reply_text(struct smtp_reply *r, const char *t, size_t len)
 {
-	size_t		i;
-	unsigned char	c;
+	size_t i;
+	unsigned char c;
 
 	if (r->nlines > 1)
 		for (i = 0; i < 3 && r->tlen + 1 < sizeof(r->text); i++)
@@ -86,9 +86,9 @@ reply_text(struct smtp_reply *r, const char *t, size_t len)
 int
 smtp_reply_line(struct smtp_reply *r, const char *line, size_t len)
 {
-	const unsigned char	*u = (const unsigned char *)line;
-	size_t			 i;
-	int			 code;
+	const unsigned char *u = (const unsigned char *)line;
+	size_t i;
+	int code;
 
 	if (r->state != SMTP_REPLY_ST_MORE)
 		goto bad;

@@ -16,13 +16,13 @@
 
 /* A context with our policy (TLS 1.2+, no compression or renegotiation, partial writes, no
    session cache) plus options. NULL with a reason in err. */
-SSL_CTX	*tls_ctx_new(const SSL_METHOD *, uint64_t options, char *err, size_t errlen);
+SSL_CTX *tls_ctx_new(const SSL_METHOD *, uint64_t options, char *err, size_t errlen);
 /* Loads a certificate chain and key (PEM). Returns NULL with a reason in err. */
-SSL_CTX	*tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen);
+SSL_CTX *tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen);
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" for Received: and logs. */
-void	 tls_describe(SSL *, char *, size_t);
+void tls_describe(SSL *, char *, size_t);
 /* The first queued OpenSSL error as text (clears the queue). */
-void	 tls_error(char *, size_t);
+void tls_error(char *, size_t);
 
 /*
  * --- client side (tls_client.c) --------------------------------------------------------
@@ -40,11 +40,11 @@ void	 tls_error(char *, size_t);
  * matched (SSL_get_verify_result() == X509_V_OK and SSL_get0_dane_authority() >= 0), else
  * -1 with the reason in err.
  */
-SSL_CTX	*tls_client_ctx(char *err, size_t errlen);
-int	 tls_client_dane_enable(SSL *, const char *base, char *err, size_t errlen);
-int	 tls_client_dane_add(SSL *, uint8_t usage, uint8_t selector, uint8_t mtype,
-	    const uint8_t *data, size_t len);
-int	 tls_client_dane_ok(SSL *, char *err, size_t errlen);
+SSL_CTX *tls_client_ctx(char *err, size_t errlen);
+int tls_client_dane_enable(SSL *, const char *base, char *err, size_t errlen);
+int tls_client_dane_add(
+    SSL *, uint8_t usage, uint8_t selector, uint8_t mtype, const uint8_t *data, size_t len);
+int tls_client_dane_ok(SSL *, char *err, size_t errlen);
 /* --- end of tls_client.c section --- */
 
 #endif

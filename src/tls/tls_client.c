@@ -62,8 +62,8 @@ tls_client_dane_enable(SSL *ssl, const char *base, char *err, size_t errlen)
 }
 
 int
-tls_client_dane_add(SSL *ssl, uint8_t usage, uint8_t selector, uint8_t mtype,
-    const uint8_t *data, size_t len)
+tls_client_dane_add(
+    SSL *ssl, uint8_t usage, uint8_t selector, uint8_t mtype, const uint8_t *data, size_t len)
 {
 	int r;
 
@@ -82,8 +82,8 @@ tls_client_dane_add(SSL *ssl, uint8_t usage, uint8_t selector, uint8_t mtype,
 int
 tls_client_dane_ok(SSL *ssl, char *err, size_t errlen)
 {
-	long	v = SSL_get_verify_result(ssl);
-	int	depth = SSL_get0_dane_authority(ssl, NULL, NULL);
+	long v = SSL_get_verify_result(ssl);
+	int depth = SSL_get0_dane_authority(ssl, NULL, NULL);
 
 	if (v == X509_V_OK && depth >= 0)
 		return 0;

@@ -3,8 +3,7 @@
  */
 #include "util/base64.h"
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static int
 b64_val(char c)
@@ -25,8 +24,8 @@ b64_val(char c)
 int
 base64_decode(const char *in, size_t len, unsigned char *out, size_t cap)
 {
-	size_t	o = 0;
-	int	v[4];
+	size_t o = 0;
+	int v[4];
 
 	if (len % 4 != 0)
 		return -1;
@@ -40,7 +39,7 @@ base64_decode(const char *in, size_t len, unsigned char *out, size_t cap)
 				continue;
 			}
 			if (pad > 0)
-				return -1;	/* data after padding */
+				return -1; /* data after padding */
 			v[k] = b64_val(in[i + k]);
 			if (v[k] < 0)
 				return -1;

@@ -8,8 +8,8 @@
 #include <stddef.h>
 
 /* Returns the decoded length, or -1 on bad input or when out is too small. */
-int	base64_decode(const char *, size_t, unsigned char *out, size_t cap);
+int base64_decode(const char *, size_t, unsigned char *out, size_t cap);
 /* Writes NUL-terminated text; returns its length, or -1 when out is too small. */
-int	base64_encode(const unsigned char *, size_t, char *out, size_t cap);
+int base64_encode(const unsigned char *, size_t, char *out, size_t cap);
 
 #endif

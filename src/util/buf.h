@@ -25,17 +25,17 @@
 #include <string.h>
 
 struct buf_rd {
-	const uint8_t	*p;	/* borrowed */
-	size_t		 len;
-	size_t		 off;
-	bool		 err;
+	const uint8_t *p; /* borrowed */
+	size_t len;
+	size_t off;
+	bool err;
 };
 
 struct buf_wr {
-	uint8_t		*p;	/* borrowed */
-	size_t		 cap;
-	size_t		 len;
-	bool		 err;
+	uint8_t *p; /* borrowed */
+	size_t cap;
+	size_t len;
+	bool err;
 };
 
 static inline void
@@ -206,7 +206,7 @@ buf_put32(struct buf_wr *w, uint32_t v)
 }
 
 /* Overwrites a 16-bit value already written at off (lengths known only afterwards). */
-void	 buf_patch16(struct buf_wr *, size_t, uint16_t);
+void buf_patch16(struct buf_wr *, size_t, uint16_t);
 
 static inline bool
 buf_wr_ok(const struct buf_wr *w)

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <time.h>
 
-uint64_t clock_ms(void);	/* CLOCK_MONOTONIC, milliseconds */
-uint64_t clock_us(void);	/* CLOCK_MONOTONIC, microseconds */
+uint64_t clock_ms(void); /* CLOCK_MONOTONIC, milliseconds */
+uint64_t clock_us(void); /* CLOCK_MONOTONIC, microseconds */
 /* Wall-clock seconds since t (a time(2) value), with fractions: a message's delay= in logs. */
-double	 clock_since(time_t t);
+double clock_since(time_t t);
 
 #endif

@@ -50,31 +50,31 @@
 #include "util/event.h"
 #include "util/log.h"
 
-#define EV_BATCH     64	/* epoll events per round */
-#define EV_HEAP_INIT 64	/* timer slots allocated by ev_loop_new() */
-#define EV_SIG_BATCH 16	/* signals read per round */
+#define EV_BATCH     64 /* epoll events per round */
+#define EV_HEAP_INIT 64 /* timer slots allocated by ev_loop_new() */
+#define EV_SIG_BATCH 16 /* signals read per round */
 
 struct ev_sig {
-	ev_signal_cb	*cb;
-	void		*arg;
+	ev_signal_cb *cb;
+	void *arg;
 };
 
 struct ev_loop {
-	int			 epfd;
+	int epfd;
 	/* The batch being dispatched; entries are cleared when their watcher stops. */
-	struct epoll_event	 pending[EV_BATCH];
-	size_t			 npending, cur;
+	struct epoll_event pending[EV_BATCH];
+	size_t npending, cur;
 	/* Timers: heap[0] has the earliest deadline; heap[i]->idx == i. */
-	struct ev_timer		**heap;
-	size_t			 nheap, capheap;
+	struct ev_timer **heap;
+	size_t nheap, capheap;
 	/* Signals: one signalfd whose mask is the set of registered signals. */
-	int			 sigfd;
-	sigset_t		 sigmask;
-	struct ev_io		 sigio;
-	struct ev_sig		 sig[NSIG];
-	ev_idle_cb		*idle;
-	void			*idle_arg;
-	bool			 brk;
+	int sigfd;
+	sigset_t sigmask;
+	struct ev_io sigio;
+	struct ev_sig sig[NSIG];
+	ev_idle_cb *idle;
+	void *idle_arg;
+	bool brk;
 };
 
 struct ev_loop *
@@ -145,8 +145,8 @@ ev_forget_pending(struct ev_loop *loop, const struct ev_io *w)
 int
 ev_io_set(struct ev_loop *loop, struct ev_io *w, int events)
 {
-	struct epoll_event	ee;
-	int			op;
+	struct epoll_event ee;
+	int op;
 
 	if ((events & ~(EV_READ | EV_WRITE)) != 0 || w->fd < 0) {
 		errno = EINVAL;
@@ -157,7 +157,7 @@ ev_io_set(struct ev_loop *loop, struct ev_io *w, int events)
 		return 0;
 	}
 	if (w->active && w->events == events)
-		return 0;	/* no system call when nothing changes */
+		return 0; /* no system call when nothing changes */
 	memset(&ee, 0, sizeof(ee));
 	ee.events = ((events & EV_READ) ? EPOLLIN : 0) | ((events & EV_WRITE) ? EPOLLOUT : 0);
 	ee.data.ptr = w;
@@ -210,7 +210,7 @@ static void
 ev_heap_up(struct ev_loop *loop, size_t i)
 {
 	struct ev_timer *t = loop->heap[i];
-	size_t		 parent;
+	size_t parent;
 
 	while (i > 0) {
 		parent = (i - 1) / 2;
@@ -226,7 +226,7 @@ static void
 ev_heap_down(struct ev_loop *loop, size_t i)
 {
 	struct ev_timer *t = loop->heap[i];
-	size_t		 c;
+	size_t c;
 
 	for (;;) {
 		c = 2 * i + 1;
@@ -273,9 +273,9 @@ ev_timer_init(struct ev_timer *t, ev_timer_cb *cb, void *arg)
 void
 ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t after_ms)
 {
-	struct ev_timer	**h;
-	size_t		  cap;
-	uint64_t	  now = clock_ms();
+	struct ev_timer **h;
+	size_t cap;
+	uint64_t now = clock_ms();
 
 	t->when = after_ms > UINT64_MAX - now ? UINT64_MAX : now + after_ms;
 	if (t->active) {
@@ -309,9 +309,9 @@ ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
 static void
 ev_run_timers(struct ev_loop *loop)
 {
-	struct ev_timer	*t;
-	uint64_t	 now = clock_ms();
-	size_t		 budget = loop->nheap;
+	struct ev_timer *t;
+	uint64_t now = clock_ms();
+	size_t budget = loop->nheap;
 
 	while (budget-- > 0 && loop->nheap > 0 && !loop->brk) {
 		t = loop->heap[0];
@@ -342,18 +342,18 @@ ev_timeout(const struct ev_loop *loop)
 static void
 ev_sig_read(struct ev_io *w, int events, void *arg)
 {
-	struct ev_loop		*loop = arg;
-	struct signalfd_siginfo	 si;
-	ssize_t			 n;
-	int			 i;
-	unsigned		 s;
+	struct ev_loop *loop = arg;
+	struct signalfd_siginfo si;
+	ssize_t n;
+	int i;
+	unsigned s;
 
 	(void)w;
 	(void)events;
 	for (i = 0; i < EV_SIG_BATCH && !loop->brk; i++) {
 		n = read(loop->sigfd, &si, sizeof(si));
 		if (n != (ssize_t)sizeof(si))
-			break;	/* EAGAIN: drained */
+			break; /* EAGAIN: drained */
 		s = si.ssi_signo;
 		if (s > 0 && s < NSIG && loop->sig[s].cb != NULL)
 			loop->sig[s].cb((int)s, loop->sig[s].arg);
@@ -363,8 +363,8 @@ ev_sig_read(struct ev_io *w, int events, void *arg)
 int
 ev_signal(struct ev_loop *loop, int signo, ev_signal_cb *cb, void *arg)
 {
-	sigset_t	one, mask;
-	int		fd;
+	sigset_t one, mask;
+	int fd;
 
 	if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP) {
 		errno = EINVAL;
@@ -411,8 +411,8 @@ ev_set_idle(struct ev_loop *loop, ev_idle_cb *cb, void *arg)
 static void
 ev_run_io(struct ev_loop *loop)
 {
-	struct ev_io	*w;
-	int		 r;
+	struct ev_io *w;
+	int r;
 
 	for (loop->cur = 0; loop->cur < loop->npending && !loop->brk;) {
 		w = loop->pending[loop->cur].data.ptr;

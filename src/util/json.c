@@ -59,7 +59,7 @@ json_close(struct json *j, char brace)
 		j->depth--;
 	if (j->depth == 0) {
 		fputc('\n', j->f);
-		j->first[0] = true;	/* the next top-level value starts a new line */
+		j->first[0] = true; /* the next top-level value starts a new line */
 	}
 }
 

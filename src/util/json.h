@@ -11,16 +11,16 @@
 #include <stdio.h>
 
 struct json {
-	FILE	*f;
-	int	 depth;
-	bool	 first[32];	/* no element written yet at this depth */
+	FILE *f;
+	int depth;
+	bool first[32]; /* no element written yet at this depth */
 };
 
-void	json_init(struct json *, FILE *);
-void	json_open(struct json *, const char *key, char brace);	/* '{' or '[' */
-void	json_close(struct json *, char brace);
-void	json_str(struct json *, const char *key, const char *);	/* NULL writes null */
-void	json_int(struct json *, const char *key, long long);
-void	json_bool(struct json *, const char *key, bool);
+void json_init(struct json *, FILE *);
+void json_open(struct json *, const char *key, char brace); /* '{' or '[' */
+void json_close(struct json *, char brace);
+void json_str(struct json *, const char *key, const char *); /* NULL writes null */
+void json_int(struct json *, const char *key, long long);
+void json_bool(struct json *, const char *key, bool);
 
 #endif

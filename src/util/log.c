@@ -18,10 +18,10 @@
 #include "util/log.h"
 
 static const char *log_prog = "mxd";
-static bool	   log_debug_on;
-static bool	   log_syslog;
-static bool	   log_file;	/* a file: lines are syslog-shaped, for pflogsumm and fail2ban */
-static char	   log_host[256];
+static bool log_debug_on;
+static bool log_syslog;
+static bool log_file; /* a file: lines are syslog-shaped, for pflogsumm and fail2ban */
+static char log_host[256];
 
 void
 log_init(const char *progname, bool debug)
@@ -51,7 +51,7 @@ log_open(const char *dest)
 	log_file = true;
 	if (gethostname(log_host, sizeof(log_host)) == -1 || log_host[0] == '\0')
 		strlcpy(log_host, "localhost", sizeof(log_host));
-	log_host[strcspn(log_host, ".")] = '\0';	/* syslog's short name */
+	log_host[strcspn(log_host, ".")] = '\0'; /* syslog's short name */
 	if (dup2(fd, STDERR_FILENO) == -1) {
 		close(fd);
 		return -1;
@@ -69,15 +69,15 @@ log_setdebug(bool on)
 static void
 log_vline(const char *tag, int err, const char *fmt, va_list ap)
 {
-	char	line[LOG_LINE_MAX];
-	int	n, m;
-	size_t	len;
+	char line[LOG_LINE_MAX];
+	int n, m;
+	size_t len;
 
 	if (log_file) {
 		/* "Nov 28 08:00:00 host mxd/smtp[123]: ...", as syslogd writes /var/log/mail.log */
-		time_t		now = time(NULL);
-		struct tm	tm;
-		char		stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		char stamp[32];
 
 		(void)strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", localtime_r(&now, &tm));
 		n = snprintf(line, sizeof(line), "%s %s %s[%d]: %s", stamp, log_host, log_prog,
@@ -94,8 +94,7 @@ log_vline(const char *tag, int err, const char *fmt, va_list ap)
 	if (err != 0 && sizeof(line) - len > 3) {
 		m = snprintf(line + len, sizeof(line) - len, ": %s", strerror(err));
 		if (m > 0)
-			len += (size_t)m < sizeof(line) - len ? (size_t)m
-							      : sizeof(line) - len - 1;
+			len += (size_t)m < sizeof(line) - len ? (size_t)m : sizeof(line) - len - 1;
 	}
 	if (len >= sizeof(line) - 1)
 		len = sizeof(line) - 2;
@@ -108,7 +107,6 @@ log_vline(const char *tag, int err, const char *fmt, va_list ap)
 		/* The program name and pid come from openlog(); skip our own prefix. */
 		size_t skip = strlen(log_prog) + 2;
 
-
 		line[len] = '\0';
 		syslog(err != 0 || tag[0] != '\0' ? LOG_WARNING : LOG_INFO, "%s",
 		    len > skip ? line + skip : line);
@@ -120,12 +118,12 @@ log_vline(const char *tag, int err, const char *fmt, va_list ap)
 		return;
 }
 
-#define LOG_BODY(tag, err)                         \
-	do {                                       \
-		va_list ap;                        \
-		va_start(ap, fmt);                 \
-		log_vline(tag, err, fmt, ap);      \
-		va_end(ap);                        \
+#define LOG_BODY(tag, err)                                                                         \
+	do {                                                                                       \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_vline(tag, err, fmt, ap);                                                      \
+		va_end(ap);                                                                        \
 	} while (0)
 
 void

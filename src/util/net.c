@@ -13,13 +13,13 @@
 int
 net_addr_parse(const char *s, uint16_t defport, struct net_addr *a)
 {
-	char			 host[INET6_ADDRSTRLEN + 1];
-	const char		*port = NULL, *end;
-	size_t			 hlen;
-	long long		 p = defport;
-	const char		*errstr;
-	struct sockaddr_in	*sin;
-	struct sockaddr_in6	*sin6;
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port = NULL, *end;
+	size_t hlen;
+	long long p = defport;
+	const char *errstr;
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
 
 	memset(a, 0, sizeof(*a));
 	if (s[0] == '[') {
@@ -70,7 +70,7 @@ net_addr_parse(const char *s, uint16_t defport, struct net_addr *a)
 const char *
 net_addr_host(const struct net_addr *a, char *buf, size_t len)
 {
-	const struct sockaddr_in  *sin = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
 
 	if (len == 0)
@@ -115,16 +115,15 @@ net_addr_family(const struct net_addr *a)
 bool
 net_addr_eq(const struct net_addr *a, const struct net_addr *b)
 {
-	const struct sockaddr_in  *a4 = (const struct sockaddr_in *)&a->ss;
-	const struct sockaddr_in  *b4 = (const struct sockaddr_in *)&b->ss;
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->ss;
 	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
 	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
 
 	if (a->ss.ss_family != b->ss.ss_family)
 		return false;
 	if (a->ss.ss_family == AF_INET)
-		return a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
 	if (a->ss.ss_family == AF_INET6)
 		return a6->sin6_port == b6->sin6_port &&
 		    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
@@ -134,9 +133,9 @@ net_addr_eq(const struct net_addr *a, const struct net_addr *b)
 bool
 net_addr_is_loopback(const struct net_addr *a)
 {
-	const struct sockaddr_in  *sin = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
-	const uint8_t		  *b;
+	const uint8_t *b;
 
 	if (a->ss.ss_family == AF_INET)
 		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
@@ -153,7 +152,7 @@ net_addr_is_loopback(const struct net_addr *a)
 void
 net_addr_from_raw(struct net_addr *a, int family, const void *raw, uint16_t port)
 {
-	struct sockaddr_in  *sin = (struct sockaddr_in *)&a->ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
 
 	memset(a, 0, sizeof(*a));

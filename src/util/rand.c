@@ -21,9 +21,9 @@
 
 #define RAND_POOL 256
 
-static uint8_t	pool[RAND_POOL];
-static size_t	pool_left;
-static bool	pool_hooked;
+static uint8_t pool[RAND_POOL];
+static size_t pool_left;
+static bool pool_hooked;
 
 static void
 rand_forget(void)
@@ -35,8 +35,8 @@ rand_forget(void)
 static void
 rand_kernel(void *p, size_t n)
 {
-	uint8_t	*b = p;
-	ssize_t	 r;
+	uint8_t *b = p;
+	ssize_t r;
 
 	while (n > 0) {
 		r = getrandom(b, n, 0);
@@ -53,8 +53,8 @@ rand_kernel(void *p, size_t n)
 void
 rand_bytes(void *p, size_t n)
 {
-	uint8_t	*out = p;
-	size_t	 k;
+	uint8_t *out = p;
+	size_t k;
 
 	if (!pool_hooked) {
 		if (pthread_atfork(NULL, NULL, rand_forget) != 0)

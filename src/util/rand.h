@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-void	 rand_bytes(void *, size_t);
+void rand_bytes(void *, size_t);
 uint16_t rand_u16(void);
 uint32_t rand_u32(void);
 /* Uniform in [0, bound), without modulo bias; bound 0 returns 0. */

@@ -265,9 +265,8 @@ print_stats(const struct drive *d, uint64_t elapsed_ms)
 		    st->dropped[i]);
 	printf("},\"dropped_total\":%" PRIu64 ",\"tc_tcp\":%" PRIu64 ",\"suspect_tcp\":%" PRIu64
 	       ",\"timeouts\":%" PRIu64 ",\"badcookie\":%" PRIu64 ",\"badcookie_tcp\":%" PRIu64
-	       ",\"no0x20\":%" PRIu64
-	       ",\"cache_hits\":%" PRIu64 ",\"cache_neg_hits\":%" PRIu64 ",\"coalesced\":%" PRIu64
-	       ",\"ignored_rr\":%" PRIu64 "}}\n",
+	       ",\"no0x20\":%" PRIu64 ",\"cache_hits\":%" PRIu64 ",\"cache_neg_hits\":%" PRIu64
+	       ",\"coalesced\":%" PRIu64 ",\"ignored_rr\":%" PRIu64 "}}\n",
 	    dns_stats_dropped(st), st->tc_tcp, st->suspect_tcp, st->timeouts, st->badcookie,
 	    st->badcookie_tcp, st->no0x20, st->cache_hits, st->cache_neg_hits, st->coalesced,
 	    st->ignored_rr);

@@ -27,14 +27,14 @@ out(void *arg, const void *p, size_t n)
 int
 main(int argc, char **argv)
 {
-	static const char	*body[] = { "NONE", "7BIT", "8BITMIME", "BINARYMIME" };
-	static const char	*ret[] = { "NONE", "FULL", "HDRS" };
-	static const char	*res[] = { "OK", "TORN", "BAD", "IOERR" };
-	struct queue_env	 env;
-	enum queue_read_res	 r;
-	bool			 envonly = false;
-	size_t			 i;
-	int			 fd;
+	static const char *body[] = {"NONE", "7BIT", "8BITMIME", "BINARYMIME"};
+	static const char *ret[] = {"NONE", "FULL", "HDRS"};
+	static const char *res[] = {"OK", "TORN", "BAD", "IOERR"};
+	struct queue_env env;
+	enum queue_read_res r;
+	bool envonly = false;
+	size_t i;
+	int fd;
 
 	if (argc == 3 && strcmp(argv[1], "-e") == 0) {
 		envonly = true;
@@ -56,8 +56,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", argv[1], res[r]);
 		return 1;
 	}
-	printf("id %s\nfrom <%s>\nbody %s\nsmtputf8 %s\nret %s\n", env.id, env.from,
-	    body[env.body], env.smtputf8 ? "yes" : "no", ret[env.ret]);
+	printf("id %s\nfrom <%s>\nbody %s\nsmtputf8 %s\nret %s\n", env.id, env.from, body[env.body],
+	    env.smtputf8 ? "yes" : "no", ret[env.ret]);
 	if (env.envid[0] != '\0')
 		printf("envid %s\n", env.envid);
 	printf("client %s\n", env.client);

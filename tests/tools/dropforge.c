@@ -20,11 +20,11 @@
 int
 main(int argc, char **argv)
 {
-	static struct queue_w	 w;
-	static struct queue_env	 env;
-	static const char	 body[] = "Subject: forged\r\n\r\nbody\r\n";
-	const char		*rcpt = "victim@far.test", *orcpt = "";
-	int			 fd;
+	static struct queue_w w;
+	static struct queue_env env;
+	static const char body[] = "Subject: forged\r\n\r\nbody\r\n";
+	const char *rcpt = "victim@far.test", *orcpt = "";
+	int fd;
 
 	if (argc != 3)
 		return 2;

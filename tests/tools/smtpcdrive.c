@@ -50,14 +50,15 @@
 #include "tls/tls.h"
 #include "util/net.h"
 
-#define SD_MSG_MAX	(50u * 1024 * 1024)
-#define SD_RCPT_MAX	1000
-#define SD_TLSA_MAX	16
+#define SD_MSG_MAX  (50u * 1024 * 1024)
+#define SD_RCPT_MAX 1000
+#define SD_TLSA_MAX 16
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: smtpcdrive [-T none|may|dane] [-t U:S:M:HEX]... [-n PEERNAME] "
+	fprintf(stderr,
+	    "usage: smtpcdrive [-T none|may|dane] [-t U:S:M:HEX]... [-n PEERNAME] "
 	    "[-r] [-w MS] [-f FROM] [-H HELO] [-s SECONDS] [-8] [-u] [-R FULL|HDRS] "
 	    "[-E ENVID] [-N NOTIFY] [-O ORCPT] [-x N] ADDR:PORT RCPT... < message\n"
 	    "       smtpcdrive -L [-f FROM] [-H LHLO] [-s SECONDS] [-8] [-u] [-E ENVID] "
@@ -69,10 +70,10 @@ usage(void)
 static int
 copy_stdin(struct queue_w *w)
 {
-	uint8_t	in[8192], out[16384];
-	size_t	i, o, total = 0;
-	ssize_t	r;
-	bool	cr = false;
+	uint8_t in[8192], out[16384];
+	size_t i, o, total = 0;
+	ssize_t r;
+	bool cr = false;
 
 	for (;;) {
 		r = read(0, in, sizeof(in));
@@ -114,11 +115,11 @@ hexval(char c)
 static int
 parse_tlsa(const char *s, struct smtpc_tlsa *t)
 {
-	char		 num[3][8];
-	const char	*p = s, *colon, *errstr;
-	long long	 v[3];
-	uint8_t		*d;
-	size_t		 i, n;
+	char num[3][8];
+	const char *p = s, *colon, *errstr;
+	long long v[3];
+	uint8_t *d;
+	size_t i, n;
 
 	for (i = 0; i < 3; i++) {
 		colon = strchr(p, ':');
@@ -155,9 +156,9 @@ parse_tlsa(const char *s, struct smtpc_tlsa *t)
 static unsigned
 parse_notify(const char *s)
 {
-	unsigned	 bits = 0;
-	const char	*p = s;
-	size_t		 n;
+	unsigned bits = 0;
+	const char *p = s;
+	size_t n;
 
 	while (*p != '\0') {
 		n = strcspn(p, ",");
@@ -188,7 +189,7 @@ status_word(enum deliver_status s)
 static void
 print_results(char *const *rcpts, size_t n, const struct deliver_result *res)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		printf("%s\t%s\t%s\t%s\n", rcpts[i], status_word(res[i].status), res[i].dsn,
@@ -198,22 +199,22 @@ print_results(char *const *rcpts, size_t n, const struct deliver_result *res)
 int
 main(int argc, char *argv[])
 {
-	static struct queue_w	 w;
+	static struct queue_w w;
 	static struct smtpc_tlsa tlsa[SD_TLSA_MAX];
-	struct queue_env	 env;
-	struct smtpc_opts	 o;
-	struct deliver_result	*res, fail;
-	struct net_addr		 addr;
-	struct smtpc		*sc;
-	SSL_CTX			*ctx = NULL;
-	const char		*errstr, *orcpt = NULL, *target, *helo = NULL;
-	char			 tmpl[] = "/tmp/smtpcdrive.XXXXXX", err[256];
-	long long		 cut = 0, timeout = 10, wait_ms = 0;
-	unsigned		 notify = 0;
-	bool			 twice = false, lmtp = false;
-	int			 ch, fd, rc = 0, r, round;
-	size_t			 i, n;
-	off_t			 end;
+	struct queue_env env;
+	struct smtpc_opts o;
+	struct deliver_result *res, fail;
+	struct net_addr addr;
+	struct smtpc *sc;
+	SSL_CTX *ctx = NULL;
+	const char *errstr, *orcpt = NULL, *target, *helo = NULL;
+	char tmpl[] = "/tmp/smtpcdrive.XXXXXX", err[256];
+	long long cut = 0, timeout = 10, wait_ms = 0;
+	unsigned notify = 0;
+	bool twice = false, lmtp = false;
+	int ch, fd, rc = 0, r, round;
+	size_t i, n;
+	off_t end;
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&env, 0, sizeof(env));
@@ -357,8 +358,8 @@ main(int argc, char *argv[])
 	if (res == NULL)
 		return EX_OSERR;
 	if (lmtp) {
-		r = lmtp_deliver(target, o.helo, fd, &env,
-		    (const char *const *)argv, n, res, o.timeout_s);
+		r = lmtp_deliver(
+		    target, o.helo, fd, &env, (const char *const *)argv, n, res, o.timeout_s);
 		print_results(argv, n, res);
 		rc = r == 0 ? 0 : EX_TEMPFAIL;
 		goto done;
@@ -373,7 +374,7 @@ main(int argc, char *argv[])
 	for (round = 1; round <= (twice ? 2 : 1); round++) {
 		if (round == 2) {
 			if (wait_ms > 0) {
-				struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000 };
+				struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000};
 
 				(void)nanosleep(&ts, NULL);
 			}

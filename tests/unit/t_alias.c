@@ -38,12 +38,14 @@ load(const char *text, char *err, size_t errlen)
 static const char *
 xp(const struct alias_map *m, const char *local, size_t max)
 {
-	static char	buf[65536];
-	size_t		n, i, o = 0;
+	static char buf[65536];
+	size_t n, i, o = 0;
 
 	if (alias_expand(m, local, out, max, &n) == -1) {
 		snprintf(buf, sizeof(buf), "ERR:%s",
-		    errno == ELOOP ? "ELOOP" : errno == E2BIG ? "E2BIG" : "other");
+		    errno == ELOOP       ? "ELOOP"
+			: errno == E2BIG ? "E2BIG"
+					 : "other");
 		return buf;
 	}
 	buf[0] = '\0';
@@ -76,8 +78,8 @@ t_expand(void)
 	    "u\xc3\xa9: jos\xc3\xa9\n"
 	    "hash#tag: plus+box\n"
 	    "last: no-newline";
-	struct alias_map	*m;
-	char			 err[300];
+	struct alias_map *m;
+	char err[300];
 
 	m = load(text, err, sizeof(err));
 	ok(m != NULL, "good file loads (%s)", err);
@@ -109,10 +111,10 @@ t_expand(void)
 static void
 t_shapes(void)
 {
-	char			*text = malloc(1 << 20), err[300];
-	struct alias_map	*m;
-	const char		*r;
-	size_t			 o = 0, i, j, lvl, n;
+	char *text = malloc(1 << 20), err[300];
+	struct alias_map *m;
+	const char *r;
+	size_t o = 0, i, j, lvl, n;
 
 	/*
 	 * 8 levels of 30 aliases, each listing all 30 of the next level: 30^8 paths for a
@@ -123,11 +125,11 @@ t_shapes(void)
 			o += (size_t)snprintf(text + o, 64, "f%zu_%zu:", lvl, i);
 			for (j = 0; j < 30; j++) {
 				if (lvl == 7)
-					o += (size_t)snprintf(text + o, 64, "%s end%zu",
-					    j ? "," : "", j);
+					o += (size_t)snprintf(
+					    text + o, 64, "%s end%zu", j ? "," : "", j);
 				else
-					o += (size_t)snprintf(text + o, 64, "%s f%zu_%zu",
-					    j ? "," : "", lvl + 1, j);
+					o += (size_t)snprintf(
+					    text + o, 64, "%s f%zu_%zu", j ? "," : "", lvl + 1, j);
 			}
 			text[o++] = '\n';
 		}
@@ -137,8 +139,8 @@ t_shapes(void)
 		o += (size_t)snprintf(text + o, 64, "g%zu:", lvl);
 		n = lvl == 3 ? 501 : 500;
 		for (j = 0; j < n; j++)
-			o += (size_t)snprintf(text + o, 64, "%s %c%zu", j ? "," : "",
-			    lvl == 1 ? 'a' : 'b', j);
+			o += (size_t)snprintf(
+			    text + o, 64, "%s %c%zu", j ? "," : "", lvl == 1 ? 'a' : 'b', j);
 		text[o++] = '\n';
 	}
 	text[o] = '\0';
@@ -164,33 +166,33 @@ t_errors(void)
 	static const struct {
 		const char *text, *err;
 	} bad[] = {
-		{ "a: b\nno colon here\n", ":2: expected" },
-		{ ": b\n", ":1: bad alias name" },
-		{ "a b: c\n", ":1: bad alias name" },
-		{ "a@b: c\n", ":1: bad alias name" },
-		{ "a:\n", ":1: empty target" },
-		{ "a: b,\n", ":1: empty target" },
-		{ "a: b,,c\n", ":1: empty target" },
-		{ "a: b c\n", ":1: bad target local part" },
-		{ "a: |/bin/sh\n", ":1: pipes, files and :include: are not supported" },
-		{ "a: /tmp/x\n", ":1: pipes, files" },
-		{ "a: :include:/etc/x\n", ":1: pipes, files" },
-		{ "a: @x\n", ":1: bad target address" },
-		{ "a: b@\n", ":1: bad target address" },
-		{ "a: b@x y\n", ":1: bad target" },
-		{ "a: b@exa_mple\n", ":1: bad target address" },
-		{ "a: \"q\"@x\n", ":1: bad target address" },
-		{ "a: b\n\n# c\nA: c\n", ":4: duplicate alias" },
-		{ "a: b\x01\n", ":1: bad target local part" },
+	    {"a: b\nno colon here\n", ":2: expected"},
+	    {": b\n", ":1: bad alias name"},
+	    {"a b: c\n", ":1: bad alias name"},
+	    {"a@b: c\n", ":1: bad alias name"},
+	    {"a:\n", ":1: empty target"},
+	    {"a: b,\n", ":1: empty target"},
+	    {"a: b,,c\n", ":1: empty target"},
+	    {"a: b c\n", ":1: bad target local part"},
+	    {"a: |/bin/sh\n", ":1: pipes, files and :include: are not supported"},
+	    {"a: /tmp/x\n", ":1: pipes, files"},
+	    {"a: :include:/etc/x\n", ":1: pipes, files"},
+	    {"a: @x\n", ":1: bad target address"},
+	    {"a: b@\n", ":1: bad target address"},
+	    {"a: b@x y\n", ":1: bad target"},
+	    {"a: b@exa_mple\n", ":1: bad target address"},
+	    {"a: \"q\"@x\n", ":1: bad target address"},
+	    {"a: b\n\n# c\nA: c\n", ":4: duplicate alias"},
+	    {"a: b\x01\n", ":1: bad target local part"},
 	};
-	char			 err[300], *big;
-	struct alias_map	*m;
-	size_t			 i, o;
+	char err[300], *big;
+	struct alias_map *m;
+	size_t i, o;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		m = load(bad[i].text, err, sizeof(err));
 		ok(m == NULL && strncmp(err, path, strlen(path)) == 0 &&
-		    strstr(err + strlen(path), bad[i].err) == err + strlen(path),
+			strstr(err + strlen(path), bad[i].err) == err + strlen(path),
 		    "error %zu: \"%s\"", i, err);
 		alias_free(m);
 	}

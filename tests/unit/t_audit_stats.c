@@ -21,12 +21,12 @@
 #include "audit/audit.h"
 #include "tap.h"
 
-#define ALLF                                                                               \
-	(AUDIT_F_CONSTANT | AUDIT_F_SEQUENTIAL | AUDIT_F_STEPPED | AUDIT_F_TIME | AUDIT_F_PID | \
+#define ALLF                                                                                       \
+	(AUDIT_F_CONSTANT | AUDIT_F_SEQUENTIAL | AUDIT_F_STEPPED | AUDIT_F_TIME | AUDIT_F_PID |    \
 	    AUDIT_F_WINDOW15 | AUDIT_F_SMALLRANGE | AUDIT_F_BIAS | AUDIT_F_FEW)
 
-static bool	 rnd_kernel = true;	/* getrandom, or the seeded generator */
-static uint64_t	 rnd_state;
+static bool rnd_kernel = true; /* getrandom, or the seeded generator */
+static uint64_t rnd_state;
 
 static uint32_t
 rnd32(void)
@@ -63,7 +63,7 @@ static void
 timeline(uint64_t *t, size_t n)
 {
 	uint64_t now = 1700000000000000ULL;
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		now += rnd_in(50000, 2000000);
@@ -228,15 +228,15 @@ g_bias(uint16_t *v, uint64_t *t, size_t n)
 }
 
 struct seq_case {
-	const char	*what;
-	void		 (*gen)(uint16_t *, uint64_t *, size_t);
-	size_t		 n;
-	bool		 times;		/* pass arrival times */
-	unsigned	 must;		/* flags that must be set */
-	unsigned	 mustnot;	/* flags that must be clear */
-	double		 emin, emax;	/* effective bits */
-	int		 reps;
-	bool		 kernel;	/* getrandom (else seeded) */
+	const char *what;
+	void (*gen)(uint16_t *, uint64_t *, size_t);
+	size_t n;
+	bool times;        /* pass arrival times */
+	unsigned must;     /* flags that must be set */
+	unsigned mustnot;  /* flags that must be clear */
+	double emin, emax; /* effective bits */
+	int reps;
+	bool kernel; /* getrandom (else seeded) */
 };
 
 static const struct seq_case seq_cases[] = {
@@ -256,8 +256,8 @@ static const struct seq_case seq_cases[] = {
     {"time-derived, us", g_time_us, 100, true, AUDIT_F_TIME,
 	AUDIT_F_SEQUENTIAL | AUDIT_F_STEPPED | AUDIT_F_CONSTANT | AUDIT_F_FEW, 0, 6.0, 5, false},
     /* Without times, a clock-derived ID of ms looks random: nothing to see. */
-    {"time-derived, ms, no times given", g_time_ms, 100, false, 0, AUDIT_F_TIME, 14.5, 16.0,
-	5, true},
+    {"time-derived, ms, no times given", g_time_ms, 100, false, 0, AUDIT_F_TIME, 14.5, 16.0, 5,
+	true},
     {"pid: 0x4200 | counter & 0xff", g_pid_or, 100, true, AUDIT_F_PID | AUDIT_F_SEQUENTIAL,
 	AUDIT_F_FEW | AUDIT_F_WINDOW15, 0, 0.5, 1, false},
     {"pid: counter ^ 0x5a5a", g_pid_xor, 100, true, AUDIT_F_PID,
@@ -266,20 +266,20 @@ static const struct seq_case seq_cases[] = {
 	AUDIT_F_SEQUENTIAL | AUDIT_F_WINDOW15 | AUDIT_F_SMALLRANGE, 7.0, 8.2, 5, false},
     {"pid: four worker constants", g_pid_set, 100, true, AUDIT_F_PID,
 	AUDIT_F_CONSTANT | AUDIT_F_SEQUENTIAL, 1.5, 2.2, 5, false},
-    {"window15 n=100", g_win15, 100, true, AUDIT_F_WINDOW15,
-	ALLF & ~AUDIT_F_WINDOW15, 14.5, 15.0, 10, false},
-    {"window15 n=1000", g_win15, 1000, true, AUDIT_F_WINDOW15,
-	ALLF & ~AUDIT_F_WINDOW15, 14.8, 15.0, 10, false},
+    {"window15 n=100", g_win15, 100, true, AUDIT_F_WINDOW15, ALLF & ~AUDIT_F_WINDOW15, 14.5, 15.0,
+	10, false},
+    {"window15 n=1000", g_win15, 1000, true, AUDIT_F_WINDOW15, ALLF & ~AUDIT_F_WINDOW15, 14.8, 15.0,
+	10, false},
     {"window15, top bit per window of 50", g_win_sticky, 1000, true, AUDIT_F_WINDOW15,
 	ALLF & ~AUDIT_F_WINDOW15, 14.8, 15.2, 5, false},
-    {"ports 1024..1100", g_ports_small, 100, true, AUDIT_F_SMALLRANGE,
-	ALLF & ~AUDIT_F_SMALLRANGE, 5.5, 6.5, 10, false},
+    {"ports 1024..1100", g_ports_small, 100, true, AUDIT_F_SMALLRANGE, ALLF & ~AUDIT_F_SMALLRANGE,
+	5.5, 6.5, 10, false},
     {"ports 1024..1100 n=1000", g_ports_small, 1000, true, AUDIT_F_SMALLRANGE,
 	ALLF & ~AUDIT_F_SMALLRANGE, 6.1, 6.4, 5, false},
     {"ports 32768..60999 n=100", g_ports_linux, 100, true, 0, ALLF, 14.5, 15.0, 20, true},
     {"ports 32768..60999 n=1000", g_ports_linux, 1000, true, 0, ALLF, 14.7, 14.9, 20, true},
-    {"bias: bit 3 set 90%", g_bias, 1000, true, AUDIT_F_BIAS, ALLF & ~AUDIT_F_BIAS, 15.2,
-	15.6, 5, false},
+    {"bias: bit 3 set 90%", g_bias, 1000, true, AUDIT_F_BIAS, ALLF & ~AUDIT_F_BIAS, 15.2, 15.6, 5,
+	false},
     {"n=10: too few", g_random, 10, true, AUDIT_F_FEW, 0, 0, 16.0, 1, false},
     {"n=1: too few", g_random, 1, true, AUDIT_F_FEW, 0, 0, 0, 1, false},
     {"n=0: too few", g_random, 0, true, AUDIT_F_FEW, ALLF & ~AUDIT_F_FEW, 0, 0, 1, false},
@@ -289,12 +289,12 @@ static void
 test_sequences(void)
 {
 	struct audit_stats st;
-	uint16_t	*v;
-	uint64_t	*t;
-	char		 fb[128];
-	size_t		 c;
-	int		 r, bad;
-	bool		 good;
+	uint16_t *v;
+	uint64_t *t;
+	char fb[128];
+	size_t c;
+	int r, bad;
+	bool good;
 
 	v = calloc(2000, sizeof(*v));
 	t = calloc(2000, sizeof(*t));
@@ -322,8 +322,8 @@ test_sequences(void)
 					    st.delta_entropy);
 			}
 		}
-		ok(bad == 0, "%s: flags and %.1f..%.1f bits (%d of %d runs wrong)", k->what, k->emin,
-		    k->emax, bad, k->reps);
+		ok(bad == 0, "%s: flags and %.1f..%.1f bits (%d of %d runs wrong)", k->what,
+		    k->emin, k->emax, bad, k->reps);
 	}
 	free(v);
 	free(t);
@@ -335,9 +335,9 @@ static void
 test_numbers(void)
 {
 	struct audit_stats st;
-	uint16_t	 v[1000];
-	uint64_t	 t[1000];
-	size_t		 i;
+	uint16_t v[1000];
+	uint64_t t[1000];
+	size_t i;
 
 	g_const(v, t, 100);
 	audit_stats_analyze(v, 100, NULL, &st);
@@ -353,7 +353,7 @@ test_numbers(void)
 	is_int(st.common_delta, 1, "+1: common step 1");
 	ok(st.common_delta_frac == 1.0, "+1: every step (the wrap too)");
 	ok(st.predict[AP_INC] == 1.0 && st.predict[AP_DELTA] == 1.0 &&
-	    st.predict[AP_COMMON] == 1.0 && st.predict[AP_SAME] == 0.0,
+		st.predict[AP_COMMON] == 1.0 && st.predict[AP_SAME] == 0.0,
 	    "+1: AP_INC, AP_DELTA, AP_COMMON right, AP_SAME never");
 	ok(st.shannon_bits > 6.64 && st.shannon_bits < 6.65, "+1: plug-in = log2 100 (%.4f)",
 	    st.shannon_bits);
@@ -375,10 +375,12 @@ test_numbers(void)
 		v[i] = (uint16_t)(i % 2 ? 0x00ff : 0x0f0f);
 	audit_stats_analyze(v, 50, NULL, &st);
 	ok(st.bit_ones[0] == 1.0 && st.bit_ones[4] == 0.5 && st.bit_ones[8] == 0.5 &&
-	    st.bit_ones[12] == 0.0, "bit balance per bit");
+		st.bit_ones[12] == 0.0,
+	    "bit balance per bit");
 	ok(st.bit_entropy > 7.999 && st.bit_entropy < 8.001, "bit entropy: 8 balanced bits");
 	ok(st.shannon_bits > 0.999 && st.shannon_bits < 1.001 && st.min_entropy_bits > 0.999 &&
-	    st.min_entropy_bits < 1.001, "two values half each: 1 bit plug-in and min-entropy");
+		st.min_entropy_bits < 1.001,
+	    "two values half each: 1 bit plug-in and min-entropy");
 	ok(st.effective_bits < 1.1, "...and about 1 effective bit (%.3f)", st.effective_bits);
 
 	/* Small-sample bias: plug-in Shannon cannot exceed log2 n, bit entropy can. */
@@ -392,8 +394,8 @@ test_numbers(void)
 	/* n = 1: no steps, no crash. */
 	v[0] = 7;
 	audit_stats_analyze(v, 1, t, &st);
-	ok(st.n == 1 && st.distinct == 1 && st.predict[AP_SAME] == 0.0 &&
-	    (st.flags & AUDIT_F_FEW), "n=1: one value, no predictions, few");
+	ok(st.n == 1 && st.distinct == 1 && st.predict[AP_SAME] == 0.0 && (st.flags & AUDIT_F_FEW),
+	    "n=1: one value, no predictions, few");
 	audit_stats_analyze(NULL, 0, NULL, &st);
 	ok(st.n == 0 && st.flags == AUDIT_F_FEW && st.effective_bits == 0.0, "n=0: zeros, few");
 }
@@ -401,7 +403,7 @@ test_numbers(void)
 static void
 test_flags_str(void)
 {
-	char	 b[160], small[12];
+	char b[160], small[12];
 
 	is_str(audit_flags_str(0, b, sizeof(b)), "", "no flags: empty");
 	is_str(audit_flags_str(AUDIT_F_CONSTANT | AUDIT_F_SEQUENTIAL, b, sizeof(b)),
@@ -417,8 +419,8 @@ test_flags_str(void)
 static void
 test_strings(void)
 {
-	int	 i, j;
-	bool	 good = true;
+	int i, j;
+	bool good = true;
 
 	for (i = 0; i < AF_NKINDS; i++) {
 		if (audit_forge_str((enum audit_forge)i) == NULL ||
@@ -442,8 +444,8 @@ test_strings(void)
 }
 
 static const struct {
-	const char	*names[4];
-	double		 mixed, letters;
+	const char *names[4];
+	double mixed, letters;
 } x20_cases[] = {
     {{"abc.audit.test", "xyz.audit.test", "q.audit.test", "b9.audit.test"}, 0.0, 11.0},
     {{"aBc.AuDiT.tESt", "abc.audit.test", "ABC.AUDIT.TEST", "123.4"}, 0.25, 9.0},
@@ -454,8 +456,8 @@ static void
 test_x20(void)
 {
 	struct audit_query *q;
-	double	 mixed, letters;
-	size_t	 c, i;
+	double mixed, letters;
+	size_t c, i;
 
 	q = calloc(4, sizeof(*q));
 	if (q == NULL)
@@ -478,12 +480,12 @@ enum portkind { PORT_LINUX, PORT_FIXED };
 enum namekind { NAME_LOWER, NAME_X20, NAME_STATIC_MIXED };
 
 static void
-make_run(struct audit_run *run, struct audit_query *q, size_t n, enum idkind ik,
-    enum portkind pk, enum namekind nk)
+make_run(struct audit_run *run, struct audit_query *q, size_t n, enum idkind ik, enum portkind pk,
+    enum namekind nk)
 {
 	static const char alpha[] = "abcdefghijklmnopqrstuvwxyz";
-	char	 label[9];
-	size_t	 i, j;
+	char label[9];
+	size_t i, j;
 	uint64_t now = 1700000000000000ULL;
 
 	memset(run, 0, sizeof(*run));
@@ -522,7 +524,7 @@ make_run(struct audit_run *run, struct audit_query *q, size_t n, enum idkind ik,
 static size_t
 make_glibc_run(struct audit_run *run, struct audit_query *q, size_t lookups, bool fixed)
 {
-	size_t	 i, j, k = 0;
+	size_t i, j, k = 0;
 	uint64_t now = 1700000000000000ULL;
 	uint16_t port;
 
@@ -554,7 +556,7 @@ test_judge(void)
 {
 	struct audit_run run;
 	struct audit_query *q;
-	size_t	 n = 200, i;
+	size_t n = 200, i;
 
 	q = calloc(n + 10, sizeof(*q));
 	if (q == NULL)
@@ -615,7 +617,8 @@ test_judge(void)
 	make_run(&run, q, n, ID_RANDOM, PORT_LINUX, NAME_LOWER);
 	run.acc[AF_QR0].verdict = AV_ACCEPTED;
 	audit_judge(&run);
-	is_str(run.rating, "excellent", "QR=0 accepted alone does not force poor (needs ID and port)");
+	is_str(
+	    run.rating, "excellent", "QR=0 accepted alone does not force poor (needs ID and port)");
 	is_int(run.accepted, 1, "...but is counted");
 
 	make_run(&run, q, n, ID_RANDOM, PORT_LINUX, NAME_LOWER);

@@ -15,8 +15,8 @@
 #include "conf/conf.h"
 #include "tap.h"
 
-static struct conf	c;
-static char		err[1024];
+static struct conf c;
+static char err[1024];
 
 static int
 load(const char *text)
@@ -35,175 +35,171 @@ addr(const struct net_addr *a)
 /* --- errors --------------------------------------------------------------------- */
 
 struct bad {
-	const char	*text;
-	const char	*err;
+	const char *text;
+	const char *err;
 };
 
 static const struct bad bad[] = {
-	/* Structure of a line. */
-	{ "foo = bar\n", "t.conf:1: unknown key \"foo\"" },
-	{ "Listen = 127.0.0.1\n", "t.conf:1: unknown key \"Listen\"" },
-	{ "\n# comment\nlisten 1.2.3.4\n", "t.conf:3: missing '=' in \"listen 1.2.3.4\"" },
-	{ "user = a\n = x\n", "t.conf:2: missing key before '='" },
-	{ "user =\n", "t.conf:1: user: empty value" },
-	{ "user =   # nothing but a comment\n", "t.conf:1: user: empty value" },
-	{ "user = a\r\nuser = b\r\n", "t.conf:2: user: given twice (first on line 1)" },
-	{ "user = a\n\n\nspool = /x\nuser = b\n", "t.conf:5: user: given twice (first on line 1)" },
-	{ "dnssec = off\ndnssec = off\n", "t.conf:2: dnssec: given twice (first on line 1)" },
-	{ "relay_networks = none\nrelay_networks = none\n",
-	    "t.conf:2: relay_networks: given twice (first on line 1)" },
-	{ "user = a\x01" "b\n", "t.conf:1: control character 0x01" },
-	{ "user = a\rb\n", "t.conf:1: control character 0x0d" },
-	{ "user = a\x7f\n", "t.conf:1: control character 0x7f" },
-	{ "k\xc3\xa9y = 1\n", "t.conf:1: unknown key \"k??y\"" },
-	{ "listen = "
-	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
-	    "t.conf:1: listen: bad address "
-	    "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\"" },
-	/* Addresses. */
-	{ "listen = localhost:25\n", "t.conf:1: listen: bad address \"localhost:25\"" },
-	{ "listen = 127.0.0.1:0\n", "t.conf:1: listen: bad address \"127.0.0.1:0\"" },
-	{ "listen = 127.0.0.1:65536\n", "t.conf:1: listen: bad address \"127.0.0.1:65536\"" },
-	{ "submission = [::1\n", "t.conf:1: submission: bad address \"[::1\"" },
-	{ "listen = 127.0.0.1,,127.0.0.2\n", "t.conf:1: listen: empty list item" },
-	{ "listen = 127.0.0.1,\n", "t.conf:1: listen: empty list item" },
-	{ "listen = 127.0.0.1:2525, 127.0.0.1:2525\n",
-	    "t.conf:1: listen: 127.0.0.1:2525 given twice" },
-	{ "listen = 127.0.0.1:2525\nsubmissions = 127.0.0.1:2525\n",
-	    "t.conf:2: submissions: 127.0.0.1:2525 given twice" },
-	{ "listen = 127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3, 127.0.0.1:4\n"
-	  "listen = 127.0.0.1:5, 127.0.0.1:6, 127.0.0.1:7, 127.0.0.1:8\n"
-	  "listen = 127.0.0.1:9\n",
-	    "t.conf:3: listen: more than 8 items" },
-	{ "resolver = 127.0.0.53:0\n", "t.conf:1: resolver: bad address \"127.0.0.53:0\"" },
-	{ "resolver = ns.example\n", "t.conf:1: resolver: bad address \"ns.example\"" },
-	{ "resolver = 127.0.0.1, 127.0.0.2, 127.0.0.3, 127.0.0.4, 127.0.0.5\n"
-	  "resolver = 127.0.0.6, 127.0.0.7, 127.0.0.8, 127.0.0.9\n",
-	    "t.conf:2: resolver: more than 8 items" },
-	/* CIDRs. */
-	{ "relay_networks = 10.0.0.0/33\n", "t.conf:1: relay_networks: bad CIDR \"10.0.0.0/33\"" },
-	{ "relay_networks = ::/129\n", "t.conf:1: relay_networks: bad CIDR \"::/129\"" },
-	{ "relay_networks = 10.0.0.0/\n", "t.conf:1: relay_networks: bad CIDR \"10.0.0.0/\"" },
-	{ "relay_networks = 10.0.0.0/+8\n", "t.conf:1: relay_networks: bad CIDR \"10.0.0.0/+8\"" },
-	{ "relay_networks = 10.0.0.0/8/8\n",
-	    "t.conf:1: relay_networks: bad CIDR \"10.0.0.0/8/8\"" },
-	{ "relay_networks = /8\n", "t.conf:1: relay_networks: bad CIDR \"/8\"" },
-	{ "relay_networks = [::1]/128\n", "t.conf:1: relay_networks: bad CIDR \"[::1]/128\"" },
-	{ "relay_networks = 127.0.0.1:25\n",
-	    "t.conf:1: relay_networks: bad CIDR \"127.0.0.1:25\"" },
-	{ "relay_networks = 10.0.0.0/8, 10.1.2.3/8\n",
-	    "t.conf:1: relay_networks: bad CIDR \"10.1.2.3/8\" (host bits set; 10.0.0.0/8?)" },
-	{ "relay_networks = 192.168.1.0/23\n",
-	    "t.conf:1: relay_networks: bad CIDR \"192.168.1.0/23\" (host bits set; "
-	    "192.168.0.0/23?)" },
-	{ "relay_networks = fe80::1/10\n",
-	    "t.conf:1: relay_networks: bad CIDR \"fe80::1/10\" (host bits set; fe80::/10?)" },
-	{ "relay_networks = 1.2.3.4/0\n",
-	    "t.conf:1: relay_networks: bad CIDR \"1.2.3.4/0\" (host bits set; 0.0.0.0/0?)" },
-	{ "relay_networks = 10.0.0.0/8 ,, ::1\n", "t.conf:1: relay_networks: empty list item" },
-	/* Names and paths. */
-	{ "hostname = mx example\n", "t.conf:1: hostname: bad host name \"mx example\"" },
-	{ "hostname = mx..example\n", "t.conf:1: hostname: bad host name \"mx..example\"" },
-	{ "hostname = mx.example.\n", "t.conf:1: hostname: bad host name \"mx.example.\"" },
-	{ "hostname = -mx.example\n", "t.conf:1: hostname: bad host name \"-mx.example\"" },
-	{ "hostname = mx-.example\n", "t.conf:1: hostname: bad host name \"mx-.example\"" },
-	{ "hostname = mx_1.example\n", "t.conf:1: hostname: bad host name \"mx_1.example\"" },
-	{ "hostname = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example\n",
-	    "t.conf:1: hostname: bad host name "
-	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"" },
-	{ "local_domains = example.org, exa mple.net\n",
-	    "t.conf:1: local_domains: bad domain \"exa mple.net\"" },
-	{ "local_domains = example.org,\n", "t.conf:1: local_domains: empty list item" },
-	{ "local_domains = [192.0.2.1]\n", "t.conf:1: local_domains: bad domain \"[192.0.2.1]\"" },
-	{ "user = -mxd\n", "t.conf:1: user: bad user name \"-mxd\"" },
-	{ "user = mx d\n", "t.conf:1: user: bad user name \"mx d\"" },
-	{ "user = abcdefghijklmnopqrstuvwxyz0123456\n",
-	    "t.conf:1: user: bad user name \"abcdefghijklmnopqrstuvwxyz0123456\"" },
-	{ "spool = var/spool/mxd\n",
-	    "t.conf:1: spool: bad path \"var/spool/mxd\" (must be absolute)" },
-	{ "mailbox_root = ~/Maildir\n",
-	    "t.conf:1: mailbox_root: bad path \"~/Maildir\" (must be absolute)" },
-	{ "aliases = aliases\n", "t.conf:1: aliases: bad path \"aliases\" (must be absolute)" },
-	{ "users = ./users\n", "t.conf:1: users: bad path \"./users\" (must be absolute)" },
-	{ "tls_cert = cert.pem\n", "t.conf:1: tls_cert: bad path \"cert.pem\" (must be absolute)" },
-	{ "tls_key = key.pem\n", "t.conf:1: tls_key: bad path \"key.pem\" (must be absolute)" },
-	{ "lmtp = unix:lmtp.sock\n",
-	    "t.conf:1: lmtp: bad value \"unix:lmtp.sock\" (unix:/PATH or ADDR:PORT)" },
-	{ "lmtp = 127.0.0.1\n", "t.conf:1: lmtp: bad value \"127.0.0.1\" (unix:/PATH or ADDR:PORT)" },
-	{ "lmtp = lmtp.example:24\n",
-	    "t.conf:1: lmtp: bad value \"lmtp.example:24\" (unix:/PATH or ADDR:PORT)" },
-	{ "relayhost = [smart.example]:x\n",
-	    "t.conf:1: relayhost: bad value \"[smart.example]:x\" ([HOST]:PORT or HOST:PORT)" },
-	{ "relayhost = []:25\n",
-	    "t.conf:1: relayhost: bad value \"[]:25\" ([HOST]:PORT or HOST:PORT)" },
-	{ "relayhost = [smart.example\n",
-	    "t.conf:1: relayhost: bad value \"[smart.example\" ([HOST]:PORT or HOST:PORT)" },
-	{ "relayhost = [smart.example]25\n",
-	    "t.conf:1: relayhost: bad value \"[smart.example]25\" ([HOST]:PORT or HOST:PORT)" },
-	{ "relayhost = ::1:25\n",
-	    "t.conf:1: relayhost: bad value \"::1:25\" ([HOST]:PORT or HOST:PORT)" },
-	{ "relayhost = smart.example:0\n",
-	    "t.conf:1: relayhost: bad value \"smart.example:0\" ([HOST]:PORT or HOST:PORT)" },
-	{ "relayhost = smart_host:25\n",
-	    "t.conf:1: relayhost: bad value \"smart_host:25\" ([HOST]:PORT or HOST:PORT)" },
-	{ "log = mxd.log\n",
-	    "t.conf:1: log: bad value \"mxd.log\" (stderr, syslog or an absolute path)" },
-	{ "log = Syslog\n",
-	    "t.conf:1: log: bad value \"Syslog\" (stderr, syslog or an absolute path)" },
-	/* Enumerations and booleans. */
-	{ "dnssec = yes\n", "t.conf:1: dnssec: bad value \"yes\" (auto, trust-ad or off)" },
-	{ "dane = on\n", "t.conf:1: dane: bad value \"on\" (auto or off)" },
-	{ "allow_loopback_mx = maybe\n",
-	    "t.conf:1: allow_loopback_mx: bad boolean \"maybe\" (yes or no)" },
-	{ "allow_loopback_mx = 1\n", "t.conf:1: allow_loopback_mx: bad boolean \"1\" (yes or no)" },
-	/* Numbers. */
-	{ "max_recipients = 12x\n", "t.conf:1: max_recipients: bad number \"12x\"" },
-	{ "max_recipients = -1\n", "t.conf:1: max_recipients: bad number \"-1\"" },
-	{ "max_recipients = +5\n", "t.conf:1: max_recipients: bad number \"+5\"" },
-	{ "max_recipients = 0x10\n", "t.conf:1: max_recipients: bad number \"0x10\"" },
-	{ "max_recipients = 0\n", "t.conf:1: max_recipients: must not be 0" },
-	{ "max_recipients = 1000001\n",
-	    "t.conf:1: max_recipients: \"1000001\" is above the maximum 1000000" },
-	{ "max_message_size = 0\n", "t.conf:1: max_message_size: must not be 0" },
-	{ "max_message_size = 10M\n", "t.conf:1: max_message_size: bad number \"10M\"" },
-	{ "max_message_size = 99999999999999999999\n",
-	    "t.conf:1: max_message_size: bad number \"99999999999999999999\"" },
-	{ "max_message_size = 1099511627777\n",
-	    "t.conf:1: max_message_size: \"1099511627777\" is above the maximum 1099511627776" },
-	{ "max_connections = 0\n", "t.conf:1: max_connections: must not be 0" },
-	{ "max_per_client = none\n", "t.conf:1: max_per_client: bad number \"none\"" },
-	{ "delivery_port = 0\n", "t.conf:1: delivery_port: must not be 0" },
-	{ "delivery_port = 65536\n", "t.conf:1: delivery_port: \"65536\" is above the maximum 65535" },
-	{ "delivery_port = smtp\n", "t.conf:1: delivery_port: bad port \"smtp\"" },
-	/* Durations. */
-	{ "retry_min = 0\n", "t.conf:1: retry_min: must not be 0" },
-	{ "retry_min = 0m\n", "t.conf:1: retry_min: must not be 0" },
-	{ "retry_max = 5 m\n", "t.conf:1: retry_max: bad duration \"5 m\" (e.g. 30s, 5m, 4h, 5d)" },
-	{ "queue_lifetime = 1w\n",
-	    "t.conf:1: queue_lifetime: bad duration \"1w\" (e.g. 30s, 5m, 4h, 5d)" },
-	{ "queue_lifetime = 49711d\n",
-	    "t.conf:1: queue_lifetime: bad duration \"49711d\" (e.g. 30s, 5m, 4h, 5d)" },
-	{ "cmd_timeout = 2d\n", "t.conf:1: cmd_timeout: \"2d\" is above the maximum 86400 seconds" },
-	{ "data_timeout = 0s\n", "t.conf:1: data_timeout: must not be 0" },
-	{ "greet_pause = 5m\n", "t.conf:1: greet_pause: \"5m\" is above the maximum 299 seconds" },
-	/* Over-long values for fixed-size fields. */
-	{ "relayhost = [a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l"
-	  ".m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c"
-	  ".d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t"
-	  ".u.v.w.x.y.z.a.b.c]:25\n",
-	    "t.conf:1: relayhost: bad value "
-	    "\"[a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f...\" "
-	    "([HOST]:PORT or HOST:PORT)" },
-	/* The file as a whole. */
-	{ "tls_cert = /etc/mxd/cert.pem\n", "t.conf: tls_cert and tls_key go together" },
-	{ "tls_key = /etc/mxd/key.pem\n", "t.conf: tls_cert and tls_key go together" },
-	{ "submission = 127.0.0.1:587\n",
-	    "t.conf: submission and submissions need tls_cert and tls_key" },
-	{ "submissions = 127.0.0.1:465\ntls_cert = /c\ntls_key = /k\n",
-	    "t.conf: submission and submissions need users (AUTH is required)" },
-	{ "retry_min = 5h\n", "t.conf: retry_min (18000 s) is greater than retry_max (14400 s)" },
-	{ "retry_min = 10m\nretry_max = 5m\n",
-	    "t.conf: retry_min (600 s) is greater than retry_max (300 s)" },
+    /* Structure of a line. */
+    {"foo = bar\n", "t.conf:1: unknown key \"foo\""},
+    {"Listen = 127.0.0.1\n", "t.conf:1: unknown key \"Listen\""},
+    {"\n# comment\nlisten 1.2.3.4\n", "t.conf:3: missing '=' in \"listen 1.2.3.4\""},
+    {"user = a\n = x\n", "t.conf:2: missing key before '='"},
+    {"user =\n", "t.conf:1: user: empty value"},
+    {"user =   # nothing but a comment\n", "t.conf:1: user: empty value"},
+    {"user = a\r\nuser = b\r\n", "t.conf:2: user: given twice (first on line 1)"},
+    {"user = a\n\n\nspool = /x\nuser = b\n", "t.conf:5: user: given twice (first on line 1)"},
+    {"dnssec = off\ndnssec = off\n", "t.conf:2: dnssec: given twice (first on line 1)"},
+    {"relay_networks = none\nrelay_networks = none\n",
+	"t.conf:2: relay_networks: given twice (first on line 1)"},
+    {"user = a\x01"
+     "b\n",
+	"t.conf:1: control character 0x01"},
+    {"user = a\rb\n", "t.conf:1: control character 0x0d"},
+    {"user = a\x7f\n", "t.conf:1: control character 0x7f"},
+    {"k\xc3\xa9y = 1\n", "t.conf:1: unknown key \"k??y\""},
+    {"listen = "
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+	"t.conf:1: listen: bad address "
+	"\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\""},
+    /* Addresses. */
+    {"listen = localhost:25\n", "t.conf:1: listen: bad address \"localhost:25\""},
+    {"listen = 127.0.0.1:0\n", "t.conf:1: listen: bad address \"127.0.0.1:0\""},
+    {"listen = 127.0.0.1:65536\n", "t.conf:1: listen: bad address \"127.0.0.1:65536\""},
+    {"submission = [::1\n", "t.conf:1: submission: bad address \"[::1\""},
+    {"listen = 127.0.0.1,,127.0.0.2\n", "t.conf:1: listen: empty list item"},
+    {"listen = 127.0.0.1,\n", "t.conf:1: listen: empty list item"},
+    {"listen = 127.0.0.1:2525, 127.0.0.1:2525\n", "t.conf:1: listen: 127.0.0.1:2525 given twice"},
+    {"listen = 127.0.0.1:2525\nsubmissions = 127.0.0.1:2525\n",
+	"t.conf:2: submissions: 127.0.0.1:2525 given twice"},
+    {"listen = 127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3, 127.0.0.1:4\n"
+     "listen = 127.0.0.1:5, 127.0.0.1:6, 127.0.0.1:7, 127.0.0.1:8\n"
+     "listen = 127.0.0.1:9\n",
+	"t.conf:3: listen: more than 8 items"},
+    {"resolver = 127.0.0.53:0\n", "t.conf:1: resolver: bad address \"127.0.0.53:0\""},
+    {"resolver = ns.example\n", "t.conf:1: resolver: bad address \"ns.example\""},
+    {"resolver = 127.0.0.1, 127.0.0.2, 127.0.0.3, 127.0.0.4, 127.0.0.5\n"
+     "resolver = 127.0.0.6, 127.0.0.7, 127.0.0.8, 127.0.0.9\n",
+	"t.conf:2: resolver: more than 8 items"},
+    /* CIDRs. */
+    {"relay_networks = 10.0.0.0/33\n", "t.conf:1: relay_networks: bad CIDR \"10.0.0.0/33\""},
+    {"relay_networks = ::/129\n", "t.conf:1: relay_networks: bad CIDR \"::/129\""},
+    {"relay_networks = 10.0.0.0/\n", "t.conf:1: relay_networks: bad CIDR \"10.0.0.0/\""},
+    {"relay_networks = 10.0.0.0/+8\n", "t.conf:1: relay_networks: bad CIDR \"10.0.0.0/+8\""},
+    {"relay_networks = 10.0.0.0/8/8\n", "t.conf:1: relay_networks: bad CIDR \"10.0.0.0/8/8\""},
+    {"relay_networks = /8\n", "t.conf:1: relay_networks: bad CIDR \"/8\""},
+    {"relay_networks = [::1]/128\n", "t.conf:1: relay_networks: bad CIDR \"[::1]/128\""},
+    {"relay_networks = 127.0.0.1:25\n", "t.conf:1: relay_networks: bad CIDR \"127.0.0.1:25\""},
+    {"relay_networks = 10.0.0.0/8, 10.1.2.3/8\n",
+	"t.conf:1: relay_networks: bad CIDR \"10.1.2.3/8\" (host bits set; 10.0.0.0/8?)"},
+    {"relay_networks = 192.168.1.0/23\n",
+	"t.conf:1: relay_networks: bad CIDR \"192.168.1.0/23\" (host bits set; "
+	"192.168.0.0/23?)"},
+    {"relay_networks = fe80::1/10\n",
+	"t.conf:1: relay_networks: bad CIDR \"fe80::1/10\" (host bits set; fe80::/10?)"},
+    {"relay_networks = 1.2.3.4/0\n",
+	"t.conf:1: relay_networks: bad CIDR \"1.2.3.4/0\" (host bits set; 0.0.0.0/0?)"},
+    {"relay_networks = 10.0.0.0/8 ,, ::1\n", "t.conf:1: relay_networks: empty list item"},
+    /* Names and paths. */
+    {"hostname = mx example\n", "t.conf:1: hostname: bad host name \"mx example\""},
+    {"hostname = mx..example\n", "t.conf:1: hostname: bad host name \"mx..example\""},
+    {"hostname = mx.example.\n", "t.conf:1: hostname: bad host name \"mx.example.\""},
+    {"hostname = -mx.example\n", "t.conf:1: hostname: bad host name \"-mx.example\""},
+    {"hostname = mx-.example\n", "t.conf:1: hostname: bad host name \"mx-.example\""},
+    {"hostname = mx_1.example\n", "t.conf:1: hostname: bad host name \"mx_1.example\""},
+    {"hostname = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example\n",
+	"t.conf:1: hostname: bad host name "
+	"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\""},
+    {"local_domains = example.org, exa mple.net\n",
+	"t.conf:1: local_domains: bad domain \"exa mple.net\""},
+    {"local_domains = example.org,\n", "t.conf:1: local_domains: empty list item"},
+    {"local_domains = [192.0.2.1]\n", "t.conf:1: local_domains: bad domain \"[192.0.2.1]\""},
+    {"user = -mxd\n", "t.conf:1: user: bad user name \"-mxd\""},
+    {"user = mx d\n", "t.conf:1: user: bad user name \"mx d\""},
+    {"user = abcdefghijklmnopqrstuvwxyz0123456\n",
+	"t.conf:1: user: bad user name \"abcdefghijklmnopqrstuvwxyz0123456\""},
+    {"spool = var/spool/mxd\n", "t.conf:1: spool: bad path \"var/spool/mxd\" (must be absolute)"},
+    {"mailbox_root = ~/Maildir\n",
+	"t.conf:1: mailbox_root: bad path \"~/Maildir\" (must be absolute)"},
+    {"aliases = aliases\n", "t.conf:1: aliases: bad path \"aliases\" (must be absolute)"},
+    {"users = ./users\n", "t.conf:1: users: bad path \"./users\" (must be absolute)"},
+    {"tls_cert = cert.pem\n", "t.conf:1: tls_cert: bad path \"cert.pem\" (must be absolute)"},
+    {"tls_key = key.pem\n", "t.conf:1: tls_key: bad path \"key.pem\" (must be absolute)"},
+    {"lmtp = unix:lmtp.sock\n",
+	"t.conf:1: lmtp: bad value \"unix:lmtp.sock\" (unix:/PATH or ADDR:PORT)"},
+    {"lmtp = 127.0.0.1\n", "t.conf:1: lmtp: bad value \"127.0.0.1\" (unix:/PATH or ADDR:PORT)"},
+    {"lmtp = lmtp.example:24\n",
+	"t.conf:1: lmtp: bad value \"lmtp.example:24\" (unix:/PATH or ADDR:PORT)"},
+    {"relayhost = [smart.example]:x\n",
+	"t.conf:1: relayhost: bad value \"[smart.example]:x\" ([HOST]:PORT or HOST:PORT)"},
+    {"relayhost = []:25\n", "t.conf:1: relayhost: bad value \"[]:25\" ([HOST]:PORT or HOST:PORT)"},
+    {"relayhost = [smart.example\n",
+	"t.conf:1: relayhost: bad value \"[smart.example\" ([HOST]:PORT or HOST:PORT)"},
+    {"relayhost = [smart.example]25\n",
+	"t.conf:1: relayhost: bad value \"[smart.example]25\" ([HOST]:PORT or HOST:PORT)"},
+    {"relayhost = ::1:25\n",
+	"t.conf:1: relayhost: bad value \"::1:25\" ([HOST]:PORT or HOST:PORT)"},
+    {"relayhost = smart.example:0\n",
+	"t.conf:1: relayhost: bad value \"smart.example:0\" ([HOST]:PORT or HOST:PORT)"},
+    {"relayhost = smart_host:25\n",
+	"t.conf:1: relayhost: bad value \"smart_host:25\" ([HOST]:PORT or HOST:PORT)"},
+    {"log = mxd.log\n",
+	"t.conf:1: log: bad value \"mxd.log\" (stderr, syslog or an absolute path)"},
+    {"log = Syslog\n", "t.conf:1: log: bad value \"Syslog\" (stderr, syslog or an absolute path)"},
+    /* Enumerations and booleans. */
+    {"dnssec = yes\n", "t.conf:1: dnssec: bad value \"yes\" (auto, trust-ad or off)"},
+    {"dane = on\n", "t.conf:1: dane: bad value \"on\" (auto or off)"},
+    {"allow_loopback_mx = maybe\n",
+	"t.conf:1: allow_loopback_mx: bad boolean \"maybe\" (yes or no)"},
+    {"allow_loopback_mx = 1\n", "t.conf:1: allow_loopback_mx: bad boolean \"1\" (yes or no)"},
+    /* Numbers. */
+    {"max_recipients = 12x\n", "t.conf:1: max_recipients: bad number \"12x\""},
+    {"max_recipients = -1\n", "t.conf:1: max_recipients: bad number \"-1\""},
+    {"max_recipients = +5\n", "t.conf:1: max_recipients: bad number \"+5\""},
+    {"max_recipients = 0x10\n", "t.conf:1: max_recipients: bad number \"0x10\""},
+    {"max_recipients = 0\n", "t.conf:1: max_recipients: must not be 0"},
+    {"max_recipients = 1000001\n",
+	"t.conf:1: max_recipients: \"1000001\" is above the maximum 1000000"},
+    {"max_message_size = 0\n", "t.conf:1: max_message_size: must not be 0"},
+    {"max_message_size = 10M\n", "t.conf:1: max_message_size: bad number \"10M\""},
+    {"max_message_size = 99999999999999999999\n",
+	"t.conf:1: max_message_size: bad number \"99999999999999999999\""},
+    {"max_message_size = 1099511627777\n",
+	"t.conf:1: max_message_size: \"1099511627777\" is above the maximum 1099511627776"},
+    {"max_connections = 0\n", "t.conf:1: max_connections: must not be 0"},
+    {"max_per_client = none\n", "t.conf:1: max_per_client: bad number \"none\""},
+    {"delivery_port = 0\n", "t.conf:1: delivery_port: must not be 0"},
+    {"delivery_port = 65536\n", "t.conf:1: delivery_port: \"65536\" is above the maximum 65535"},
+    {"delivery_port = smtp\n", "t.conf:1: delivery_port: bad port \"smtp\""},
+    /* Durations. */
+    {"retry_min = 0\n", "t.conf:1: retry_min: must not be 0"},
+    {"retry_min = 0m\n", "t.conf:1: retry_min: must not be 0"},
+    {"retry_max = 5 m\n", "t.conf:1: retry_max: bad duration \"5 m\" (e.g. 30s, 5m, 4h, 5d)"},
+    {"queue_lifetime = 1w\n",
+	"t.conf:1: queue_lifetime: bad duration \"1w\" (e.g. 30s, 5m, 4h, 5d)"},
+    {"queue_lifetime = 49711d\n",
+	"t.conf:1: queue_lifetime: bad duration \"49711d\" (e.g. 30s, 5m, 4h, 5d)"},
+    {"cmd_timeout = 2d\n", "t.conf:1: cmd_timeout: \"2d\" is above the maximum 86400 seconds"},
+    {"data_timeout = 0s\n", "t.conf:1: data_timeout: must not be 0"},
+    {"greet_pause = 5m\n", "t.conf:1: greet_pause: \"5m\" is above the maximum 299 seconds"},
+    /* Over-long values for fixed-size fields. */
+    {"relayhost = [a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l"
+     ".m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c"
+     ".d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t"
+     ".u.v.w.x.y.z.a.b.c]:25\n",
+	"t.conf:1: relayhost: bad value "
+	"\"[a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f...\" "
+	"([HOST]:PORT or HOST:PORT)"},
+    /* The file as a whole. */
+    {"tls_cert = /etc/mxd/cert.pem\n", "t.conf: tls_cert and tls_key go together"},
+    {"tls_key = /etc/mxd/key.pem\n", "t.conf: tls_cert and tls_key go together"},
+    {"submission = 127.0.0.1:587\n",
+	"t.conf: submission and submissions need tls_cert and tls_key"},
+    {"submissions = 127.0.0.1:465\ntls_cert = /c\ntls_key = /k\n",
+	"t.conf: submission and submissions need users (AUTH is required)"},
+    {"retry_min = 5h\n", "t.conf: retry_min (18000 s) is greater than retry_max (14400 s)"},
+    {"retry_min = 10m\nretry_max = 5m\n",
+	"t.conf: retry_min (600 s) is greater than retry_max (300 s)"},
 };
 
 static void
@@ -223,9 +219,9 @@ test_errors(void)
 static void
 test_errors_generated(void)
 {
-	char	*big;
-	char	 nul[] = "user = mxd\nspool = /var/x\0y\n";
-	size_t	 i, n;
+	char *big;
+	char nul[] = "user = mxd\nspool = /var/x\0y\n";
+	size_t i, n;
 
 	is_int(conf_load_text(&c, "t.conf", nul, sizeof(nul) - 1, err, sizeof(err)), -1,
 	    "NUL refused");
@@ -281,10 +277,10 @@ test_errors_generated(void)
 static void
 test_defaults(void)
 {
-	char		host[256] = "";
-	struct dns_conf	rc;
-	size_t		i;
-	bool		same = true;
+	char host[256] = "";
+	struct dns_conf rc;
+	size_t i;
+	bool same = true;
 
 	if (gethostname(host, sizeof(host) - 1) == -1 || host[0] == '\0')
 		strlcpy(host, "localhost", sizeof(host));
@@ -349,41 +345,40 @@ test_defaults(void)
 static void
 test_keys(void)
 {
-	const char *text =
-	    "# a full configuration\n"
-	    "hostname = MX1.Example.ORG\n"
-	    "listen = 127.0.0.1:2525\n"
-	    "listen = [::1]:2525, 127.0.0.2   # port 25 when none\n"
-	    "submission = 127.0.0.1:587\n"
-	    "submissions = [::1]:465,127.0.0.1:4650\n"
-	    "  user\t=\tmail   \n"
-	    "spool = /var/spool/mxd-test\n"
-	    "local_domains = Example.ORG,example.net , MX1.example.org\n"
-	    "mailbox_root = /srv/mail\n"
-	    "lmtp = unix:/run/dovecot/lmtp\n"
-	    "aliases = /etc/mxd/aliases\n"
-	    "relay_networks = 192.0.2.0/24, 2001:db8::/32, 198.51.100.7\n"
-	    "users = /etc/mxd/users\n"
-	    "tls_cert = /etc/mxd/cert.pem\n"
-	    "tls_key = /etc/mxd/key.pem\n"
-	    "resolver = 127.0.0.53\n"
-	    "resolver = [::1]:5353, 127.0.0.1:5300\n"
-	    "dnssec = trust-ad\n"
-	    "dane = off\n"
-	    "delivery_port = 2526\n"
-	    "allow_loopback_mx = yes\n"
-	    "relayhost = [smart.example.net]:587\n"
-	    "max_message_size = 10485760\n"
-	    "max_recipients = 100\n"
-	    "queue_lifetime = 2d\n"
-	    "retry_min = 30s\n"
-	    "retry_max = 2h\n"
-	    "log = /var/log/mxd.log\n"
-	    "max_connections = 500\n"
-	    "max_per_client = 10\n"
-	    "cmd_timeout = 10m\n"
-	    "data_timeout = 600\n"
-	    "greet_pause = 3s";	/* no newline at the end */
+	const char *text = "# a full configuration\n"
+			   "hostname = MX1.Example.ORG\n"
+			   "listen = 127.0.0.1:2525\n"
+			   "listen = [::1]:2525, 127.0.0.2   # port 25 when none\n"
+			   "submission = 127.0.0.1:587\n"
+			   "submissions = [::1]:465,127.0.0.1:4650\n"
+			   "  user\t=\tmail   \n"
+			   "spool = /var/spool/mxd-test\n"
+			   "local_domains = Example.ORG,example.net , MX1.example.org\n"
+			   "mailbox_root = /srv/mail\n"
+			   "lmtp = unix:/run/dovecot/lmtp\n"
+			   "aliases = /etc/mxd/aliases\n"
+			   "relay_networks = 192.0.2.0/24, 2001:db8::/32, 198.51.100.7\n"
+			   "users = /etc/mxd/users\n"
+			   "tls_cert = /etc/mxd/cert.pem\n"
+			   "tls_key = /etc/mxd/key.pem\n"
+			   "resolver = 127.0.0.53\n"
+			   "resolver = [::1]:5353, 127.0.0.1:5300\n"
+			   "dnssec = trust-ad\n"
+			   "dane = off\n"
+			   "delivery_port = 2526\n"
+			   "allow_loopback_mx = yes\n"
+			   "relayhost = [smart.example.net]:587\n"
+			   "max_message_size = 10485760\n"
+			   "max_recipients = 100\n"
+			   "queue_lifetime = 2d\n"
+			   "retry_min = 30s\n"
+			   "retry_max = 2h\n"
+			   "log = /var/log/mxd.log\n"
+			   "max_connections = 500\n"
+			   "max_per_client = 10\n"
+			   "cmd_timeout = 10m\n"
+			   "data_timeout = 600\n"
+			   "greet_pause = 3s"; /* no newline at the end */
 
 	is_int(load(text), 0, "full config loads");
 	is_str(err, "", "no error");
@@ -443,16 +438,16 @@ test_keys(void)
 
 	/* Small things one at a time. */
 	struct {
-		const char	*text;
-		const char	*want;
-		const char	*what;
+		const char *text;
+		const char *want;
+		const char *what;
 	} one[] = {
-		{ "spool = /a#b\n", "/a#b", "'#' inside a value is not a comment" },
-		{ "spool = /ab # c\n", "/ab", "'#' after a space is" },
-		{ "spool = /ab\t#c\n", "/ab", "'#' after a tab is" },
-		{ "spool=/ab\r\n", "/ab", "no spaces, CRLF" },
-		{ "spool = /ab", "/ab", "no final newline" },
-		{ "# c\n  \t spool = /ab  \t\n", "/ab", "leading and trailing blanks" },
+	    {"spool = /a#b\n", "/a#b", "'#' inside a value is not a comment"},
+	    {"spool = /ab # c\n", "/ab", "'#' after a space is"},
+	    {"spool = /ab\t#c\n", "/ab", "'#' after a tab is"},
+	    {"spool=/ab\r\n", "/ab", "no spaces, CRLF"},
+	    {"spool = /ab", "/ab", "no final newline"},
+	    {"# c\n  \t spool = /ab  \t\n", "/ab", "leading and trailing blanks"},
 	};
 	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
 		is_int(load(one[i].text), 0, "%s: loads", one[i].what);
@@ -463,11 +458,17 @@ test_keys(void)
 	is_str(c.spool, "/a=b", "the first '=' splits");
 
 	struct {
-		const char	*v;
-		bool		 want;
+		const char *v;
+		bool want;
 	} bools[] = {
-		{ "yes", true }, { "no", false }, { "true", true }, { "false", false },
-		{ "on", true }, { "off", false }, { "YES", true }, { "Off", false },
+	    {"yes", true},
+	    {"no", false},
+	    {"true", true},
+	    {"false", false},
+	    {"on", true},
+	    {"off", false},
+	    {"YES", true},
+	    {"Off", false},
 	};
 	char buf[64];
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
@@ -488,8 +489,14 @@ test_keys(void)
 	is_str(c.lmtp, "[::1]:24", "lmtp v6");
 
 	static const char *relay_ok[] = {
-		"[smart.example]:25", "[smart.example]", "smart.example:2525", "smart.example",
-		"[192.0.2.1]:25", "[2001:db8::1]:587", "192.0.2.1:25", "[::1]",
+	    "[smart.example]:25",
+	    "[smart.example]",
+	    "smart.example:2525",
+	    "smart.example",
+	    "[192.0.2.1]:25",
+	    "[2001:db8::1]:587",
+	    "192.0.2.1:25",
+	    "[::1]",
 	};
 	for (size_t i = 0; i < sizeof(relay_ok) / sizeof(relay_ok[0]); i++) {
 		snprintf(buf, sizeof(buf), "relayhost = %s\n", relay_ok[i]);
@@ -512,27 +519,27 @@ static void
 test_man_examples(void)
 {
 	is_int(load("hostname       = mx1.example.org\n"
-		     "listen         = 0.0.0.0:25, [::]:25\n"
-		     "local_domains  = example.org, example.net\n"
-		     "relay_networks = 127.0.0.0/8, ::1/128, 192.0.2.0/24\n"
-		     "tls_cert       = /etc/mxd/cert.pem\n"
-		     "tls_key        = /etc/mxd/key.pem\n"
-		     "submission  = 0.0.0.0:587\n"
-		     "submissions = 0.0.0.0:465\n"
-		     "users       = /etc/mxd/users\n"
-		     "relayhost   = [smtp.provider.example]:587\n"
-		     "resolver    = 127.0.0.1        # a local validating resolver\n"
-		     "dnssec      = auto\n"),
+		    "listen         = 0.0.0.0:25, [::]:25\n"
+		    "local_domains  = example.org, example.net\n"
+		    "relay_networks = 127.0.0.0/8, ::1/128, 192.0.2.0/24\n"
+		    "tls_cert       = /etc/mxd/cert.pem\n"
+		    "tls_key        = /etc/mxd/key.pem\n"
+		    "submission  = 0.0.0.0:587\n"
+		    "submissions = 0.0.0.0:465\n"
+		    "users       = /etc/mxd/users\n"
+		    "relayhost   = [smtp.provider.example]:587\n"
+		    "resolver    = 127.0.0.1        # a local validating resolver\n"
+		    "dnssec      = auto\n"),
 	    0, "mxd.conf(5) examples 1 and 2: %s", err);
 	is_int(load("listen            = 127.0.0.1:2525\n"
-		     "spool             = /tmp/mxd/spool\n"
-		     "mailbox_root      = /tmp/mxd/mail\n"
-		     "local_domains     = example.test\n"
-		     "resolver          = 127.0.0.1:5353\n"
-		     "delivery_port     = 2526\n"
-		     "allow_loopback_mx = yes\n"
-		     "retry_min         = 5s\n"
-		     "retry_max         = 1m\n"),
+		    "spool             = /tmp/mxd/spool\n"
+		    "mailbox_root      = /tmp/mxd/mail\n"
+		    "local_domains     = example.test\n"
+		    "resolver          = 127.0.0.1:5353\n"
+		    "delivery_port     = 2526\n"
+		    "allow_loopback_mx = yes\n"
+		    "retry_min         = 5s\n"
+		    "retry_max         = 1m\n"),
 	    0, "mxd.conf(5) example 3: %s", err);
 }
 
@@ -542,17 +549,36 @@ static void
 test_durations(void)
 {
 	static const struct {
-		const char	*s;
-		int		 rc;
-		unsigned	 v;
+		const char *s;
+		int rc;
+		unsigned v;
 	} d[] = {
-		{ "30s", 0, 30 }, { "5m", 0, 300 }, { "4h", 0, 14400 }, { "5d", 0, 432000 },
-		{ "17", 0, 17 }, { "0", 0, 0 }, { "0s", 0, 0 }, { "007m", 0, 420 },
-		{ "4294967295", 0, UINT_MAX }, { "49710d", 0, 49710u * 86400u },
-		{ "4294967296", -1, 0 }, { "49711d", -1, 0 }, { "71582789m", -1, 0 },
-		{ "", -1, 0 }, { "s", -1, 0 }, { "5x", -1, 0 }, { "5w", -1, 0 }, { "-5", -1, 0 },
-		{ "+5", -1, 0 }, { " 5", -1, 0 }, { "5 ", -1, 0 }, { "5S", -1, 0 }, { "1.5h", -1, 0 },
-		{ "5ms", -1, 0 }, { "5mm", -1, 0 }, { "99999999999999999999", -1, 0 },
+	    {"30s", 0, 30},
+	    {"5m", 0, 300},
+	    {"4h", 0, 14400},
+	    {"5d", 0, 432000},
+	    {"17", 0, 17},
+	    {"0", 0, 0},
+	    {"0s", 0, 0},
+	    {"007m", 0, 420},
+	    {"4294967295", 0, UINT_MAX},
+	    {"49710d", 0, 49710u * 86400u},
+	    {"4294967296", -1, 0},
+	    {"49711d", -1, 0},
+	    {"71582789m", -1, 0},
+	    {"", -1, 0},
+	    {"s", -1, 0},
+	    {"5x", -1, 0},
+	    {"5w", -1, 0},
+	    {"-5", -1, 0},
+	    {"+5", -1, 0},
+	    {" 5", -1, 0},
+	    {"5 ", -1, 0},
+	    {"5S", -1, 0},
+	    {"1.5h", -1, 0},
+	    {"5ms", -1, 0},
+	    {"5mm", -1, 0},
+	    {"99999999999999999999", -1, 0},
 	};
 	unsigned v;
 
@@ -572,59 +598,59 @@ static void
 test_cidr(void)
 {
 	static const struct {
-		const char	*nets;
-		const char	*addr;
-		bool		 want;
+		const char *nets;
+		const char *addr;
+		bool want;
 	} m[] = {
-		{ NULL, "127.0.0.1", true },	/* NULL: the defaults */
-		{ NULL, "127.255.255.254", true },
-		{ NULL, "128.0.0.1", false },
-		{ NULL, "126.255.255.255", false },
-		{ NULL, "::1", true },
-		{ NULL, "::2", false },
-		{ NULL, "::ffff:127.0.0.1", true },
-		{ NULL, "::ffff:10.0.0.1", false },
-		{ "0.0.0.0/0", "1.2.3.4", true },
-		{ "0.0.0.0/0", "255.255.255.255", true },
-		{ "0.0.0.0/0", "::ffff:1.2.3.4", true },
-		{ "0.0.0.0/0", "::1", false },
-		{ "0.0.0.0/0", "2001:db8::1", false },
-		{ "::/0", "::1", true },
-		{ "::/0", "2001:db8::1", true },
-		{ "::/0", "1.2.3.4", false },
-		{ "::/0", "::ffff:1.2.3.4", true },	/* it is a v6 address too */
-		{ "192.0.2.7/32", "192.0.2.7", true },
-		{ "192.0.2.7/32", "192.0.2.6", false },
-		{ "192.0.2.7/32", "192.0.2.8", false },
-		{ "192.0.2.7/32", "::ffff:192.0.2.7", true },
-		{ "192.0.2.7/32", "::ffff:192.0.2.8", false },
-		{ "192.0.2.7/32", "::192.0.2.7", false },	/* v4-compatible is not mapped */
-		{ "192.0.2.7", "192.0.2.7", true },
-		{ "10.0.0.0/8", "10.255.255.255", true },
-		{ "10.0.0.0/8", "11.0.0.0", false },
-		{ "10.0.0.0/8", "9.255.255.255", false },
-		{ "192.168.0.0/23", "192.168.1.255", true },
-		{ "192.168.0.0/23", "192.168.2.0", false },
-		{ "192.168.0.0/23", "::ffff:192.168.1.1", true },
-		{ "128.0.0.0/1", "200.1.1.1", true },
-		{ "128.0.0.0/1", "127.255.255.255", false },
-		{ "2001:db8::/32", "2001:db8:ffff::1", true },
-		{ "2001:db8::/32", "2001:db9::", false },
-		{ "2001:db8::1/128", "2001:db8::1", true },
-		{ "2001:db8::1/128", "2001:db8::2", false },
-		{ "2001:db8::1/128", "2001:db8::", false },
-		{ "fe80::/10", "fe80::1", true },
-		{ "fe80::/10", "febf:ffff::1", true },
-		{ "fe80::/10", "fec0::1", false },
-		{ "::ffff:0:0/96", "::ffff:10.0.0.1", true },
-		{ "::ffff:0:0/96", "10.0.0.1", false },	/* v6 CIDRs match v6 clients only */
-		{ "10.0.0.0/8, 2001:db8::/32", "2001:db8::5", true },
-		{ "10.0.0.0/8, 2001:db8::/32", "10.1.1.1", true },
-		{ "10.0.0.0/8, 2001:db8::/32", "127.0.0.1", false },
-		{ "none", "127.0.0.1", false },
+	    {NULL, "127.0.0.1", true}, /* NULL: the defaults */
+	    {NULL, "127.255.255.254", true},
+	    {NULL, "128.0.0.1", false},
+	    {NULL, "126.255.255.255", false},
+	    {NULL, "::1", true},
+	    {NULL, "::2", false},
+	    {NULL, "::ffff:127.0.0.1", true},
+	    {NULL, "::ffff:10.0.0.1", false},
+	    {"0.0.0.0/0", "1.2.3.4", true},
+	    {"0.0.0.0/0", "255.255.255.255", true},
+	    {"0.0.0.0/0", "::ffff:1.2.3.4", true},
+	    {"0.0.0.0/0", "::1", false},
+	    {"0.0.0.0/0", "2001:db8::1", false},
+	    {"::/0", "::1", true},
+	    {"::/0", "2001:db8::1", true},
+	    {"::/0", "1.2.3.4", false},
+	    {"::/0", "::ffff:1.2.3.4", true}, /* it is a v6 address too */
+	    {"192.0.2.7/32", "192.0.2.7", true},
+	    {"192.0.2.7/32", "192.0.2.6", false},
+	    {"192.0.2.7/32", "192.0.2.8", false},
+	    {"192.0.2.7/32", "::ffff:192.0.2.7", true},
+	    {"192.0.2.7/32", "::ffff:192.0.2.8", false},
+	    {"192.0.2.7/32", "::192.0.2.7", false}, /* v4-compatible is not mapped */
+	    {"192.0.2.7", "192.0.2.7", true},
+	    {"10.0.0.0/8", "10.255.255.255", true},
+	    {"10.0.0.0/8", "11.0.0.0", false},
+	    {"10.0.0.0/8", "9.255.255.255", false},
+	    {"192.168.0.0/23", "192.168.1.255", true},
+	    {"192.168.0.0/23", "192.168.2.0", false},
+	    {"192.168.0.0/23", "::ffff:192.168.1.1", true},
+	    {"128.0.0.0/1", "200.1.1.1", true},
+	    {"128.0.0.0/1", "127.255.255.255", false},
+	    {"2001:db8::/32", "2001:db8:ffff::1", true},
+	    {"2001:db8::/32", "2001:db9::", false},
+	    {"2001:db8::1/128", "2001:db8::1", true},
+	    {"2001:db8::1/128", "2001:db8::2", false},
+	    {"2001:db8::1/128", "2001:db8::", false},
+	    {"fe80::/10", "fe80::1", true},
+	    {"fe80::/10", "febf:ffff::1", true},
+	    {"fe80::/10", "fec0::1", false},
+	    {"::ffff:0:0/96", "::ffff:10.0.0.1", true},
+	    {"::ffff:0:0/96", "10.0.0.1", false}, /* v6 CIDRs match v6 clients only */
+	    {"10.0.0.0/8, 2001:db8::/32", "2001:db8::5", true},
+	    {"10.0.0.0/8, 2001:db8::/32", "10.1.1.1", true},
+	    {"10.0.0.0/8, 2001:db8::/32", "127.0.0.1", false},
+	    {"none", "127.0.0.1", false},
 	};
-	struct net_addr	a;
-	char		text[128];
+	struct net_addr a;
+	char text[128];
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		if (m[i].nets == NULL)
@@ -663,9 +689,9 @@ test_local_domains(void)
 static void
 test_files(void)
 {
-	char	 dir[] = "/tmp/t_conf.XXXXXX", path[256], want[512];
-	FILE	*f;
-	char	*big;
+	char dir[] = "/tmp/t_conf.XXXXXX", path[256], want[512];
+	FILE *f;
+	char *big;
 
 	if (mkdtemp(dir) == NULL)
 		abort();

@@ -14,10 +14,10 @@
 #include "conf/conf.h"
 #include "tap.h"
 
-static char	dir[] = "/tmp/t_conf_users.XXXXXX";
-static char	path[256];
-static char	err[1024];
-static char	yhash[CRYPT_OUTPUT_SIZE], shash[CRYPT_OUTPUT_SIZE];
+static char dir[] = "/tmp/t_conf_users.XXXXXX";
+static char path[256];
+static char err[1024];
+static char yhash[CRYPT_OUTPUT_SIZE], shash[CRYPT_OUTPUT_SIZE];
 
 static void
 write_file(const char *text, size_t len)
@@ -31,9 +31,9 @@ write_file(const char *text, size_t len)
 static void
 make_hash(const char *prefix, const char *pw, char *out)
 {
-	char			 setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct crypt_data	*cd = calloc(1, sizeof(*cd));
-	const char		*h;
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	const char *h;
 
 	if (cd == NULL || crypt_gensalt_rn(prefix, 0, NULL, 0, setting, sizeof(setting)) == NULL)
 		abort();
@@ -62,9 +62,9 @@ seconds(void)
 static void
 test_good(void)
 {
-	struct conf_users	*u;
-	char			 text[2048], longpw[700];
-	double			 t0, known, unknown;
+	struct conf_users *u;
+	char text[2048], longpw[700];
+	double t0, known, unknown;
 
 	ok(strncmp(yhash, "$y$", 3) == 0, "yescrypt hash made: %.12s...", yhash);
 	ok(strncmp(shash, "$6$", 3) == 0, "SHA-512 hash made: %.12s...", shash);
@@ -131,29 +131,28 @@ test_good(void)
 }
 
 struct bad {
-	const char	*text;		/* %s: a valid yescrypt hash */
-	const char	*err;		/* after "PATH:" */
+	const char *text; /* %s: a valid yescrypt hash */
+	const char *err;  /* after "PATH:" */
 };
 
 static const struct bad bad[] = {
-	{ "alice\n", "1: missing ':'" },
-	{ "# c\nalice %s\n", "2: missing ':'" },
-	{ ":%s\n", "1: bad user name" },
-	{ "al ice:%s\n", "1: bad user name" },
-	{ " alice :%s\n", "1: bad user name" },
-	{ "al/ice:%s\n", "1: bad user name" },
-	{ "al\xc3\xa9:%s\n", "1: bad user name" },
-	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:%s\n",
-	    "1: bad user name" },
-	{ "alice:\n", "1: alice: bad or legacy crypt hash" },
-	{ "alice: %s\n", "1: alice: bad or legacy crypt hash" },
-	{ "alice:secret\n", "1: alice: bad or legacy crypt hash" },
-	{ "alice:abJnggxhB/yWI\n", "1: alice: bad or legacy crypt hash" },	/* DES */
-	{ "alice:$1$saltsalt$2vnaRpHa6Jxjz5n83ok8Z0\n", "1: alice: bad or legacy crypt hash" },
-	{ "alice:%s:1000:1000::/home/alice:/bin/sh\n", "1: alice: bad or legacy crypt hash" },
-	{ "alice:!%s\n", "1: alice: bad or legacy crypt hash" },
-	{ "alice:*\n", "1: alice: bad or legacy crypt hash" },
-	{ "alice:%s\nbob:%s\nalice:%s\n", "3: alice: given twice (first on line 1)" },
+    {"alice\n", "1: missing ':'"},
+    {"# c\nalice %s\n", "2: missing ':'"},
+    {":%s\n", "1: bad user name"},
+    {"al ice:%s\n", "1: bad user name"},
+    {" alice :%s\n", "1: bad user name"},
+    {"al/ice:%s\n", "1: bad user name"},
+    {"al\xc3\xa9:%s\n", "1: bad user name"},
+    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:%s\n", "1: bad user name"},
+    {"alice:\n", "1: alice: bad or legacy crypt hash"},
+    {"alice: %s\n", "1: alice: bad or legacy crypt hash"},
+    {"alice:secret\n", "1: alice: bad or legacy crypt hash"},
+    {"alice:abJnggxhB/yWI\n", "1: alice: bad or legacy crypt hash"}, /* DES */
+    {"alice:$1$saltsalt$2vnaRpHa6Jxjz5n83ok8Z0\n", "1: alice: bad or legacy crypt hash"},
+    {"alice:%s:1000:1000::/home/alice:/bin/sh\n", "1: alice: bad or legacy crypt hash"},
+    {"alice:!%s\n", "1: alice: bad or legacy crypt hash"},
+    {"alice:*\n", "1: alice: bad or legacy crypt hash"},
+    {"alice:%s\nbob:%s\nalice:%s\n", "3: alice: given twice (first on line 1)"},
 };
 
 /* Copies tmpl into out with every "%s" replaced by hash. */
@@ -176,9 +175,9 @@ fill(char *out, size_t len, const char *tmpl, const char *hash)
 static void
 test_bad(void)
 {
-	char			 text[2048], want[512], *big;
-	struct conf_users	*u;
-	size_t			 i, n;
+	char text[2048], want[512], *big;
+	struct conf_users *u;
+	size_t i, n;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		fill(text, sizeof(text), bad[i].text, yhash);

@@ -9,8 +9,8 @@
 static void
 mk(struct dns_result *r, const char *name, enum dns_status st, uint32_t ttl, uint8_t last)
 {
-	static struct dns_rr	rr;
-	static uint8_t		rd[4];
+	static struct dns_rr rr;
+	static uint8_t rd[4];
 
 	memset(r, 0, sizeof(*r));
 	dns_name_from_str(&r->qname, name);
@@ -36,9 +36,9 @@ mk(struct dns_result *r, const char *name, enum dns_status st, uint32_t ttl, uin
 int
 main(void)
 {
-	struct dns_cache	*c = dns_cache_new(3);
-	struct dns_result	 r, out;
-	struct dns_name		 n;
+	struct dns_cache *c = dns_cache_new(3);
+	struct dns_result r, out;
+	struct dns_name n;
 
 	mk(&r, "a.test", DNS_OK, 10, 1);
 	dns_cache_put(c, &r, 1000);

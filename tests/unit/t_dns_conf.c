@@ -9,13 +9,12 @@
 int
 main(void)
 {
-	struct dns_conf	c;
-	char		buf[NET_ADDR_STRLEN];
-	const char	*rc =
-	    "# comment\n; other comment\nsearch example.test\n"
-	    "nameserver 127.0.0.53\nnameserver ::1\nnameserver not-an-address\n"
-	    "options ndots:2 timeout:3 attempts:4 rotate\n"
-	    "nameserver\n";
+	struct dns_conf c;
+	char buf[NET_ADDR_STRLEN];
+	const char *rc = "# comment\n; other comment\nsearch example.test\n"
+			 "nameserver 127.0.0.53\nnameserver ::1\nnameserver not-an-address\n"
+			 "options ndots:2 timeout:3 attempts:4 rotate\n"
+			 "nameserver\n";
 
 	dns_conf_init(&c);
 	ok(dns_conf_resolv_text(&c, rc, strlen(rc)) == 0, "resolv.conf parsed");
@@ -37,7 +36,8 @@ main(void)
 	ok(dns_conf_add_server(&c, "[::1]:5353") == 0, "[v6]:port");
 	ok(dns_conf_add_server(&c, "127.0.0.1:0") == -1, "port 0 refused");
 	ok(dns_conf_add_server(&c, "127.0.0.1:65536") == -1, "port 65536 refused");
-	ok(dns_conf_add_server(&c, "localhost") == -1, "names refused (no lookup to find a resolver)");
+	ok(dns_conf_add_server(&c, "localhost") == -1,
+	    "names refused (no lookup to find a resolver)");
 	ok(dns_conf_add_server(&c, "[::1") == -1, "unterminated bracket refused");
 	is_str(net_addr_str(&c.servers[1], buf, sizeof(buf)), "[::1]:5353", "v6 with port");
 	for (int i = 0; i < 6; i++)

@@ -9,48 +9,96 @@
 #include "dns/dns_int.h"
 #include "tap.h"
 
-static const uint8_t CC[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-static const uint8_t SC[16] = { 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9 };
+static const uint8_t CC[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+static const uint8_t SC[16] = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
 
 struct variant {
-	const char	*what;
-	void		(*mutate)(struct dns_msg *);
-	int		 expect;	/* -1 accept, else enum dns_drop */
+	const char *what;
+	void (*mutate)(struct dns_msg *);
+	int expect; /* -1 accept, else enum dns_drop */
 };
 
-static void m_none(struct dns_msg *m) { (void)m; }
-static void m_id(struct dns_msg *m) { m->id ^= 0x0100; }
-static void m_qr(struct dns_msg *m) { m->flags &= (uint16_t)~DNS_F_QR; }
-static void m_opcode(struct dns_msg *m) { m->flags |= 0x2000; }	/* STATUS */
-static void m_noq(struct dns_msg *m) { m->qdcount = 0; }
-static void m_qname(struct dns_msg *m) { dns_name_from_str(&m->qname, "wWw.Other.test"); }
-static void m_qcase(struct dns_msg *m) { dns_name_from_str(&m->qname, "www.example.test"); }
-static void m_qtype(struct dns_msg *m) { m->qtype = DNS_T_AAAA; }
-static void m_qclass(struct dns_msg *m) { m->qclass = 3; }
-static void m_ccookie(struct dns_msg *m) { m->edns.ccookie[0] ^= 0xff; }
-static void m_nocookie(struct dns_msg *m) { m->edns.has_cookie = false; }
-static void m_noscookie(struct dns_msg *m) { m->edns.scookie_len = 0; }
+static void
+m_none(struct dns_msg *m)
+{
+	(void)m;
+}
+static void
+m_id(struct dns_msg *m)
+{
+	m->id ^= 0x0100;
+}
+static void
+m_qr(struct dns_msg *m)
+{
+	m->flags &= (uint16_t)~DNS_F_QR;
+}
+static void
+m_opcode(struct dns_msg *m)
+{
+	m->flags |= 0x2000;
+} /* STATUS */
+static void
+m_noq(struct dns_msg *m)
+{
+	m->qdcount = 0;
+}
+static void
+m_qname(struct dns_msg *m)
+{
+	dns_name_from_str(&m->qname, "wWw.Other.test");
+}
+static void
+m_qcase(struct dns_msg *m)
+{
+	dns_name_from_str(&m->qname, "www.example.test");
+}
+static void
+m_qtype(struct dns_msg *m)
+{
+	m->qtype = DNS_T_AAAA;
+}
+static void
+m_qclass(struct dns_msg *m)
+{
+	m->qclass = 3;
+}
+static void
+m_ccookie(struct dns_msg *m)
+{
+	m->edns.ccookie[0] ^= 0xff;
+}
+static void
+m_nocookie(struct dns_msg *m)
+{
+	m->edns.has_cookie = false;
+}
+static void
+m_noscookie(struct dns_msg *m)
+{
+	m->edns.scookie_len = 0;
+}
 
 static const struct variant variants[] = {
-	{ "the exact answer", m_none, -1 },
-	{ "wrong ID (CVE-2010-1690)", m_id, DNS_DROP_ID },
-	{ "QR=0", m_qr, DNS_DROP_QR },
-	{ "opcode STATUS", m_opcode, DNS_DROP_OPCODE },
-	{ "no question", m_noq, DNS_DROP_QDCOUNT },
-	{ "another question", m_qname, DNS_DROP_QNAME },
-	{ "question in other case (0x20)", m_qcase, DNS_DROP_QCASE },
-	{ "another qtype", m_qtype, DNS_DROP_QTYPE },
-	{ "another qclass", m_qclass, DNS_DROP_QCLASS },
-	{ "wrong client cookie", m_ccookie, DNS_DROP_COOKIE },
-	{ "no cookie from a cookie server", m_nocookie, DNS_DROP_COOKIE },
-	{ "client cookie only from a cookie server", m_noscookie, DNS_DROP_COOKIE },
+    {"the exact answer", m_none, -1},
+    {"wrong ID (CVE-2010-1690)", m_id, DNS_DROP_ID},
+    {"QR=0", m_qr, DNS_DROP_QR},
+    {"opcode STATUS", m_opcode, DNS_DROP_OPCODE},
+    {"no question", m_noq, DNS_DROP_QDCOUNT},
+    {"another question", m_qname, DNS_DROP_QNAME},
+    {"question in other case (0x20)", m_qcase, DNS_DROP_QCASE},
+    {"another qtype", m_qtype, DNS_DROP_QTYPE},
+    {"another qclass", m_qclass, DNS_DROP_QCLASS},
+    {"wrong client cookie", m_ccookie, DNS_DROP_COOKIE},
+    {"no cookie from a cookie server", m_nocookie, DNS_DROP_COOKIE},
+    {"client cookie only from a cookie server", m_noscookie, DNS_DROP_COOKIE},
 };
 
 static size_t
 build(uint8_t *buf, size_t cap, void (*mutate)(struct dns_msg *))
 {
-	struct dns_msg	m;
-	struct dns_rr	rr[2];
+	struct dns_msg m;
+	struct dns_rr rr[2];
 
 	memset(&m, 0, sizeof(m));
 	memset(rr, 0, sizeof(rr));
@@ -95,13 +143,13 @@ want_init(struct dns_want *w, struct dns_name *sent)
 int
 main(void)
 {
-	uint8_t		buf[1024];
-	struct dns_want	w;
-	struct dns_name	sent;
-	struct dns_msg	m;
-	enum dns_drop	why;
-	size_t		n;
-	bool		acc;
+	uint8_t buf[1024];
+	struct dns_want w;
+	struct dns_name sent;
+	struct dns_msg m;
+	enum dns_drop why;
+	size_t n;
+	bool acc;
 
 	want_init(&w, &sent);
 	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
@@ -120,8 +168,7 @@ main(void)
 			ok(!acc, "dropped: %s", variants[i].what);
 			is_str(dns_drop_str(why), dns_drop_str(variants[i].expect),
 			    "drop reason for %s", variants[i].what);
-			ok(m.wire == NULL && m.rr == NULL && m.nrr == 0,
-			    "dropped: msg left empty");
+			ok(m.wire == NULL && m.rr == NULL && m.nrr == 0, "dropped: msg left empty");
 		}
 		dns_msg_clear(&m);
 	}

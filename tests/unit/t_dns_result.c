@@ -40,12 +40,12 @@ add(enum dns_section s, const char *owner, uint16_t type, uint32_t ttl, const ch
 static int
 result(uint16_t rcode, const char *q, struct dns_result *r, uint64_t *ign)
 {
-	struct dns_msg	 m, p;
-	struct dns_conf	 c;
-	uint8_t		 buf[4096];
-	size_t		 n;
-	const char	*why;
-	int		 rc;
+	struct dns_msg m, p;
+	struct dns_conf c;
+	uint8_t buf[4096];
+	size_t n;
+	const char *why;
+	int rc;
 
 	memset(&m, 0, sizeof(m));
 	m.flags = DNS_F_QR;
@@ -69,9 +69,9 @@ result(uint16_t rcode, const char *q, struct dns_result *r, uint64_t *ign)
 int
 main(void)
 {
-	struct dns_result	r;
-	uint64_t		ign = 0;
-	char			s[DNS_NAME_STRLEN];
+	struct dns_result r;
+	uint64_t ign = 0;
+	char s[DNS_NAME_STRLEN];
 
 	/* A chain with poison beside it. */
 	add(DNS_S_AN, "a.test", DNS_T_CNAME, 300, "b.test", NULL);

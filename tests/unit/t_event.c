@@ -21,15 +21,15 @@ static struct ev_loop *L;
 /* --- timers fire in deadline order ---------------------------------------------- */
 
 struct order {
-	int	 seen[16];
-	int	 n;
-	int	 last;		/* ev_break after this id */
+	int seen[16];
+	int n;
+	int last; /* ev_break after this id */
 };
 
 struct otimer {
-	struct ev_timer	 t;
-	int		 id;
-	struct order	*o;
+	struct ev_timer t;
+	int id;
+	struct order *o;
 };
 
 static void
@@ -47,10 +47,10 @@ order_cb(struct ev_timer *t, void *arg)
 static void
 test_order(void)
 {
-	struct order	o = { .last = 3 };
-	struct otimer	t[3];
-	static const unsigned after[3] = { 30, 10, 20 };
-	int		i;
+	struct order o = {.last = 3};
+	struct otimer t[3];
+	static const unsigned after[3] = {30, 10, 20};
+	int i;
 
 	for (i = 0; i < 3; i++) {
 		t[i].id = i + 1;
@@ -59,7 +59,7 @@ test_order(void)
 		ev_timer_start(L, &t[i].t, after[i]);
 		ok(t[i].t.active, "timer %d active after start", i + 1);
 	}
-	o.last = 1;	/* the 30 ms one is last */
+	o.last = 1; /* the 30 ms one is last */
 	is_int(ev_run(L), 0, "ev_run returns 0 after ev_break");
 	is_int(o.n, 3, "three timers fired");
 	is_int(o.seen[0], 2, "10 ms first");
@@ -74,9 +74,9 @@ test_order(void)
 static void
 test_rearm(void)
 {
-	struct order	o = { .last = 2 };
-	struct otimer	a, b, c;
-	uint64_t	t0 = clock_ms();
+	struct order o = {.last = 2};
+	struct otimer a, b, c;
+	uint64_t t0 = clock_ms();
 
 	a.id = 1, b.id = 2, c.id = 3;
 	a.o = b.o = c.o = &o;
@@ -104,12 +104,12 @@ test_rearm(void)
 /* --- stops and frees from inside callbacks ---------------------------------------- */
 
 struct victim {
-	struct ev_timer	t;
-	int		fired;
+	struct ev_timer t;
+	int fired;
 };
 
 static struct victim *victim;
-static int	      stopper_fired, self_fired;
+static int stopper_fired, self_fired;
 
 static void
 victim_cb(struct ev_timer *t, void *arg)
@@ -137,7 +137,7 @@ self_free_cb(struct ev_timer *t, void *arg)
 {
 	(void)arg;
 	self_fired++;
-	free(t);	/* the embedding object is the timer itself here */
+	free(t); /* the embedding object is the timer itself here */
 }
 
 static void
@@ -151,7 +151,7 @@ break_cb(struct ev_timer *t, void *arg)
 static void
 test_stop_inside(void)
 {
-	struct ev_timer	 stopper, brk, *self;
+	struct ev_timer stopper, brk, *self;
 
 	victim = calloc(1, sizeof(*victim));
 	self = malloc(sizeof(*self));
@@ -165,7 +165,7 @@ test_stop_inside(void)
 	ev_timer_start(L, &victim->t, 10);
 	ev_timer_start(L, self, 10);
 	ev_timer_start(L, &brk, 30);
-	usleep(15000);	/* all three due in one round */
+	usleep(15000); /* all three due in one round */
 	ev_run(L);
 	is_int(stopper_fired, 1, "stopper fired");
 	ok(victim == NULL, "victim freed without firing (ASan checks the rest)");
@@ -175,10 +175,10 @@ test_stop_inside(void)
 /* --- I/O --------------------------------------------------------------------- */
 
 struct pio {
-	struct ev_io	w;
-	int		calls, last;
-	char		buf[16];
-	ssize_t		got;
+	struct ev_io w;
+	int calls, last;
+	char buf[16];
+	ssize_t got;
 };
 
 static void
@@ -207,9 +207,9 @@ pio_write_cb(struct ev_io *w, int events, void *arg)
 static void
 test_io(void)
 {
-	struct pio	r, wr;
-	int		pfd[2], sv[2];
-	struct ev_timer	guard;
+	struct pio r, wr;
+	int pfd[2], sv[2];
+	struct ev_timer guard;
 
 	if (pipe(pfd) == -1 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		abort();
@@ -285,11 +285,11 @@ test_io(void)
 /* --- a callback frees another watcher pending in the same batch -------------------- */
 
 struct pair {
-	struct ev_io	 w;
-	int		 sv[2];
-	int		 calls;
-	struct pair	**other;	/* the other watcher's slot */
-	struct pair	**self;
+	struct ev_io w;
+	int sv[2];
+	int calls;
+	struct pair **other; /* the other watcher's slot */
+	struct pair **self;
 };
 
 static int pair_rounds;
@@ -323,8 +323,8 @@ rounds_idle(void *arg)
 static void
 test_free_pending(void)
 {
-	struct pair	*a, *b;
-	int		 ca, cb;
+	struct pair *a, *b;
+	int ca, cb;
 
 	a = calloc(1, sizeof(*a));
 	b = calloc(1, sizeof(*b));
@@ -377,10 +377,10 @@ brk_io_cb(struct ev_io *w, int events, void *arg)
 static void
 test_break(void)
 {
-	struct ev_io	w1, w2;
-	struct ev_timer	t;
-	int		s1[2], s2[2];
-	static int	timer_fired;
+	struct ev_io w1, w2;
+	struct ev_timer t;
+	int s1[2], s2[2];
+	static int timer_fired;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s1) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, s2) == -1)
@@ -435,9 +435,9 @@ count_idle(void *arg)
 static void
 test_no_starve(void)
 {
-	struct ev_timer	spin;
-	struct ev_io	w;
-	int		s[2];
+	struct ev_timer spin;
+	struct ev_io w;
+	int s[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) == -1)
 		abort();
@@ -450,8 +450,8 @@ test_no_starve(void)
 	ev_set_idle(L, NULL, NULL);
 	is_int(rounds, 3, "the idle callback ran once per round");
 	is_int(io_calls, 3, "I/O ran every round although a timer re-arms itself at 0 ms");
-	ok(spin_fired >= 1 && spin_fired <= 3, "the spinning timer fired at most once per round (%d)",
-	    spin_fired);
+	ok(spin_fired >= 1 && spin_fired <= 3,
+	    "the spinning timer fired at most once per round (%d)", spin_fired);
 	ev_timer_stop(L, &spin);
 	ev_io_stop(L, &w);
 	close(s[0]), close(s[1]);
@@ -500,14 +500,14 @@ test_signals(void)
 #define NT 1000
 
 struct rt {
-	struct ev_timer	t;
-	bool		stopped;
-	int		fired;
+	struct ev_timer t;
+	bool stopped;
+	int fired;
 };
 
-static struct rt	rts[NT];
-static uint64_t		last_when;
-static int		nfired, out_of_order;
+static struct rt rts[NT];
+static uint64_t last_when;
+static int nfired, out_of_order;
 
 static void
 rt_cb(struct ev_timer *t, void *arg)
@@ -525,7 +525,7 @@ rt_cb(struct ev_timer *t, void *arg)
 static void
 test_random(void)
 {
-	int	i, j, stopped = 0, twice = 0;
+	int i, j, stopped = 0, twice = 0;
 
 	srandom(12345);
 	for (i = 0; i < NT; i++) {

@@ -45,10 +45,10 @@ mk_env(struct queue_env *e, const char *from)
 static int
 mk_queue(const struct queue_env *e, const char *body, size_t len, size_t split)
 {
-	static struct queue_w	w;
-	char			p[400];
-	int			fd;
-	size_t			first;
+	static struct queue_w w;
+	char p[400];
+	int fd;
+	size_t first;
 
 	snprintf(p, sizeof(p), "%s/qf", tmpdir);
 	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -70,7 +70,7 @@ mk_queue(const struct queue_env *e, const char *body, size_t len, size_t split)
 		queue_w_data(&w, body, len);
 	if (queue_w_end(&w) == -1)
 		bail("queue_w_end");
-	(void)lseek(fd, 5, SEEK_SET);	/* maildir_deliver must not care */
+	(void)lseek(fd, 5, SEEK_SET); /* maildir_deliver must not care */
 	return fd;
 }
 
@@ -78,11 +78,11 @@ mk_queue(const struct queue_env *e, const char *body, size_t len, size_t split)
 static ssize_t
 only_file(const char *dir, char *name, size_t namelen, char *buf, size_t cap)
 {
-	DIR		*d = opendir(dir);
-	struct dirent	*de;
-	int		 n = 0, fd;
-	char		 p[1200];
-	ssize_t		 got = -1;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0, fd;
+	char p[1200];
+	ssize_t got = -1;
 
 	if (d == NULL)
 		return -1;
@@ -107,9 +107,9 @@ only_file(const char *dir, char *name, size_t namelen, char *buf, size_t cap)
 static int
 count_entries(const char *dir)
 {
-	DIR		*d = opendir(dir);
-	struct dirent	*de;
-	int		 n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
 
 	if (d == NULL)
 		return -1;
@@ -160,21 +160,21 @@ name_ok(const char *name, const char *host)
 static void
 t_deliver(void)
 {
-	struct queue_env	 e;
-	struct deliver_result	 res;
-	static const char	 body[] = "Subject: hi\r\n\r\nline 1\r\nline 2\r\n";
-	static const char	 want[] = "Return-Path: <sender@example.org>\n"
-					  "Delivered-To: User@Example.ORG\n"
-					  "Subject: hi\n\nline 1\nline 2\n";
-	char			 got[4096], name[300], name2[300], dir[1000];
-	ssize_t			 n;
-	struct stat		 st;
-	int			 fd, rc;
+	struct queue_env e;
+	struct deliver_result res;
+	static const char body[] = "Subject: hi\r\n\r\nline 1\r\nline 2\r\n";
+	static const char want[] = "Return-Path: <sender@example.org>\n"
+				   "Delivered-To: User@Example.ORG\n"
+				   "Subject: hi\n\nline 1\nline 2\n";
+	char got[4096], name[300], name2[300], dir[1000];
+	ssize_t n;
+	struct stat st;
+	int fd, rc;
 
 	mk_env(&e, "sender@example.org");
 	fd = mk_queue(&e, body, sizeof(body) - 1, 0);
-	rc = maildir_deliver(root, "Example.ORG", "User", fd, &e, "User@Example.ORG",
-	    "my/host:x", &res, false);
+	rc = maildir_deliver(
+	    root, "Example.ORG", "User", fd, &e, "User@Example.ORG", "my/host:x", &res, false);
 	is_int(rc, 0, "delivered");
 	is_int(res.status, DELIVER_OK, "status OK");
 	is_str(res.dsn, "2.0.0", "dsn 2.0.0");
@@ -197,7 +197,8 @@ t_deliver(void)
 	ok(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700, "domain dir 0700, lower case");
 
 	/* Second delivery, other case, same mailbox. */
-	rc = maildir_deliver(root, "example.org", "USER", fd, &e, "USER@example.org", "h", &res, false);
+	rc = maildir_deliver(
+	    root, "example.org", "USER", fd, &e, "USER@example.org", "h", &res, false);
 	is_int(rc, 0, "second delivery, local part in upper case");
 	snprintf(dir, sizeof(dir), "%s/example.org/user/new", root);
 	is_int(count_entries(dir), 2, "same mailbox, two files");
@@ -210,12 +211,12 @@ t_deliver(void)
 		static const char b2[] = "A: b\r\n\r\nx\ry\r\nend";
 		static const char w2[] = "Return-Path: <>\nDelivered-To: n@example.org\n"
 					 "A: b\n\nx\ry\nend";
-		char	*big;
-		size_t	 pad, hl = (size_t)(strstr(w2, "A: b") - w2);
+		char *big;
+		size_t pad, hl = (size_t)(strstr(w2, "A: b") - w2);
 
-		fd = mk_queue(&e, b2, sizeof(b2) - 1, 5);	/* split after "A: b\r" */
-		rc = maildir_deliver(root, "example.org", "null", fd, &e, "n@example.org", "h",
-		    &res, false);
+		fd = mk_queue(&e, b2, sizeof(b2) - 1, 5); /* split after "A: b\r" */
+		rc = maildir_deliver(
+		    root, "example.org", "null", fd, &e, "n@example.org", "h", &res, false);
 		is_int(rc, 0, "null sender delivered");
 		snprintf(dir, sizeof(dir), "%s/example.org/null/new", root);
 		big = malloc(200000);
@@ -224,7 +225,7 @@ t_deliver(void)
 		/* headers, then the padding, then the rest */
 		ok(n > 0 && strncmp(big, w2, hl) == 0, "Return-Path: <> for the null path");
 		ok(n > 0 && (size_t)n == pad + sizeof(w2) - 1 &&
-		    memcmp(big + hl + pad, w2 + hl, sizeof(w2) - 1 - hl) == 0,
+			memcmp(big + hl + pad, w2 + hl, sizeof(w2) - 1 - hl) == 0,
 		    "CRLF split over two records becomes LF; lone CR kept; %zu pad", pad);
 		free(big);
 		close(fd);
@@ -232,10 +233,12 @@ t_deliver(void)
 
 	/* Exactly once: the same message to the same recipient again is the same file. */
 	fd = mk_queue(&e, "x\r\n", 3, 0);
-	(void)maildir_deliver(root, "example.org", "two", fd, &e, "two@example.org", "h", &res, false);
+	(void)maildir_deliver(
+	    root, "example.org", "two", fd, &e, "two@example.org", "h", &res, false);
 	snprintf(dir, sizeof(dir), "%s/example.org/two/new", root);
 	(void)only_file(dir, name, sizeof(name), got, sizeof(got));
-	rc = maildir_deliver(root, "example.org", "two", fd, &e, "two@example.org", "h", &res, false);
+	rc = maildir_deliver(
+	    root, "example.org", "two", fd, &e, "two@example.org", "h", &res, false);
 	is_int(rc, 0, "a repeated delivery reports success");
 	is_int(count_entries(dir), 1, "... and leaves one file");
 	ok(strstr(res.text, "already") != NULL, "... saying it was already there: %s", res.text);
@@ -246,17 +249,17 @@ t_deliver(void)
 		snprintf(from, sizeof(from), "%s/%s", dir, name);
 		snprintf(to, sizeof(to), "%s/example.org/two/cur/%s:2,S", root, name);
 		ok(rename(from, to) == 0, "moved to cur/ as a reader would");
-		rc = maildir_deliver(root, "example.org", "two", fd, &e, "two@example.org", "h",
-		    &res, true);
+		rc = maildir_deliver(
+		    root, "example.org", "two", fd, &e, "two@example.org", "h", &res, true);
 		is_int(count_entries(dir), 0, "redelivery finds the copy in cur/: nothing new");
 	}
 	/* Another recipient of the same message gets its own name. */
-	(void)maildir_deliver(root, "example.org", "two", fd, &e, "other@example.org", "h", &res,
-	    false);
+	(void)maildir_deliver(
+	    root, "example.org", "two", fd, &e, "other@example.org", "h", &res, false);
 	name2[0] = '\0';
 	{
-		DIR		*d = opendir(dir);
-		struct dirent	*de;
+		DIR *d = opendir(dir);
+		struct dirent *de;
 
 		while (d != NULL && (de = readdir(d)) != NULL)
 			if (de->d_name[0] != '.')
@@ -267,8 +270,8 @@ t_deliver(void)
 	ok(name2[0] != '\0' && strcmp(name, name2) != 0, "another recipient, another name");
 
 	/* UTF-8 local part (RFC 6531): its own directory, non-ASCII kept as is. */
-	rc = maildir_deliver(root, "example.org", "Jos\xc3\xa9", fd, &e, "x@example.org", "h",
-	    &res, false);
+	rc = maildir_deliver(
+	    root, "example.org", "Jos\xc3\xa9", fd, &e, "x@example.org", "h", &res, false);
 	is_int(rc, 0, "UTF-8 local part delivered");
 	snprintf(dir, sizeof(dir), "%s/example.org/jos\xc3\xa9/new", root);
 	is_int(count_entries(dir), 1, "in jos\xc3\xa9/new");
@@ -282,45 +285,45 @@ t_refused(void)
 	static const struct {
 		const char *domain, *local, *dsn;
 	} bad[] = {
-		{ "example.org", "a/b", "5.1.1" },
-		{ "example.org", "../../etc", "5.1.1" },
-		{ "example.org", "..", "5.1.1" },
-		{ "example.org", ".", "5.1.1" },
-		{ "example.org", ".hidden", "5.1.1" },
-		{ "example.org", "", "5.1.3" },
-		{ "example.org", "a\nb", "5.1.3" },
-		{ "example.org", "a\rb", "5.1.3" },
-		{ "example.org", "tab\there", "5.1.3" },
-		{ "example.org", "del\x7f", "5.1.3" },
-		{ "example.org", "\xff\xfe", "5.1.3" },
-		{ "example.org", "\xc0\xaf", "5.1.3" },		/* overlong '/' */
-		{ "example.org", "\xed\xa0\x80", "5.1.3" },	/* surrogate */
-		{ "example.org", "john doe", "5.1.1" },
-		{ "example.org", "a\"b", "5.1.1" },
-		{ "example.org", "a\\b", "5.1.1" },
-		{ "example.org", "a(b)", "5.1.1" },
-		{ "../x", "user", "5.1.1" },
-		{ ".", "user", "5.1.1" },
-		{ "a/b", "user", "5.1.1" },
-		{ "", "user", "5.1.3" },
+	    {"example.org", "a/b", "5.1.1"},
+	    {"example.org", "../../etc", "5.1.1"},
+	    {"example.org", "..", "5.1.1"},
+	    {"example.org", ".", "5.1.1"},
+	    {"example.org", ".hidden", "5.1.1"},
+	    {"example.org", "", "5.1.3"},
+	    {"example.org", "a\nb", "5.1.3"},
+	    {"example.org", "a\rb", "5.1.3"},
+	    {"example.org", "tab\there", "5.1.3"},
+	    {"example.org", "del\x7f", "5.1.3"},
+	    {"example.org", "\xff\xfe", "5.1.3"},
+	    {"example.org", "\xc0\xaf", "5.1.3"},     /* overlong '/' */
+	    {"example.org", "\xed\xa0\x80", "5.1.3"}, /* surrogate */
+	    {"example.org", "john doe", "5.1.1"},
+	    {"example.org", "a\"b", "5.1.1"},
+	    {"example.org", "a\\b", "5.1.1"},
+	    {"example.org", "a(b)", "5.1.1"},
+	    {"../x", "user", "5.1.1"},
+	    {".", "user", "5.1.1"},
+	    {"a/b", "user", "5.1.1"},
+	    {"", "user", "5.1.3"},
 	};
-	struct queue_env	e;
-	struct deliver_result	res;
-	char			dir[600], longname[300], v[100];
-	size_t			i;
-	int			fd, before, rc;
+	struct queue_env e;
+	struct deliver_result res;
+	char dir[600], longname[300], v[100];
+	size_t i;
+	int fd, before, rc;
 
 	mk_env(&e, "s@example.org");
 	fd = mk_queue(&e, "x\r\n", 3, 0);
 	snprintf(dir, sizeof(dir), "%s/example.org", root);
 	before = count_entries(dir);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		rc = maildir_deliver(root, bad[i].domain, bad[i].local, fd, &e, "r@example.org",
-		    "h", &res, false);
+		rc = maildir_deliver(
+		    root, bad[i].domain, bad[i].local, fd, &e, "r@example.org", "h", &res, false);
 		ok(rc == -1 && res.status == DELIVER_PERM && strcmp(res.dsn, bad[i].dsn) == 0,
-		    "refused %u: local \"%s\" domain \"%s\" -> PERM %s (got %d %s)",
-		    (unsigned)i, vis(bad[i].local, v, sizeof(v)), bad[i].domain, bad[i].dsn,
-		    res.status, res.dsn);
+		    "refused %u: local \"%s\" domain \"%s\" -> PERM %s (got %d %s)", (unsigned)i,
+		    vis(bad[i].local, v, sizeof(v)), bad[i].domain, bad[i].dsn, res.status,
+		    res.dsn);
 	}
 	is_int(count_entries(dir), before, "nothing created for refused local parts");
 	is_int(count_entries(root), 1, "nothing created beside example.org");
@@ -331,8 +334,10 @@ t_refused(void)
 	longname[255] = '\0';
 	rc = maildir_deliver(root, "example.org", longname, fd, &e, "r@x", "h", &res, false);
 	ok(rc == 0, "255-octet local part fine");
-	rc = maildir_deliver(root, "example.org", "ok", fd, &e, "r\r\nX-Evil: 1@x", "h", &res, false);
-	ok(rc == -1 && res.status == DELIVER_PERM, "CRLF in Delivered-To refused: no header "
+	rc = maildir_deliver(
+	    root, "example.org", "ok", fd, &e, "r\r\nX-Evil: 1@x", "h", &res, false);
+	ok(rc == -1 && res.status == DELIVER_PERM,
+	    "CRLF in Delivered-To refused: no header "
 	    "injection");
 	close(fd);
 	queue_env_clear(&e);
@@ -341,11 +346,11 @@ t_refused(void)
 static void
 t_temp(void)
 {
-	struct queue_env	e;
-	struct deliver_result	res;
-	char			dir[600], other[600], link[700];
-	int			fd, rc, st;
-	pid_t			pid;
+	struct queue_env e;
+	struct deliver_result res;
+	char dir[600], other[600], link[700];
+	int fd, rc, st;
+	pid_t pid;
 
 	mk_env(&e, "s@example.org");
 	fd = mk_queue(&e, "x\r\n", 3, 0);
@@ -361,7 +366,8 @@ t_temp(void)
 	snprintf(link, sizeof(link), "%s/example.org/evil", root);
 	if (symlink(other, link) == -1)
 		bail("symlink");
-	rc = maildir_deliver(root, "example.org", "evil", fd, &e, "evil@example.org", "h", &res, false);
+	rc = maildir_deliver(
+	    root, "example.org", "evil", fd, &e, "evil@example.org", "h", &res, false);
 	ok(rc == -1 && res.status == DELIVER_TEMP, "symlinked maildir: TEMP (%s)", res.text);
 	is_int(count_entries(other), 0, "nothing written through the link");
 	snprintf(dir, sizeof(dir), "%s/example.org/lnk", root);
@@ -370,7 +376,8 @@ t_temp(void)
 	snprintf(dir, sizeof(dir), "%s/example.org/lnk/new", root);
 	if (symlink(other, dir) == -1)
 		bail("symlink");
-	rc = maildir_deliver(root, "example.org", "lnk", fd, &e, "lnk@example.org", "h", &res, false);
+	rc = maildir_deliver(
+	    root, "example.org", "lnk", fd, &e, "lnk@example.org", "h", &res, false);
 	ok(rc == -1 && res.status == DELIVER_TEMP, "symlinked new/: TEMP");
 	is_int(count_entries(other), 0, "nothing written through new/");
 	snprintf(dir, sizeof(dir), "%s/example.org/lnk/tmp", root);
@@ -384,8 +391,8 @@ t_temp(void)
 	if (pid == 0) {
 		if (geteuid() == 0 && (setgid(65534) == -1 || setuid(65534) == -1))
 			_exit(99);
-		rc = maildir_deliver(dir, "example.org", "u", fd, &e, "u@example.org", "h",
-		    &res, false);
+		rc = maildir_deliver(
+		    dir, "example.org", "u", fd, &e, "u@example.org", "h", &res, false);
 		_exit(rc == -1 && res.status == DELIVER_TEMP && res.dsn[0] == '4' ? 0 : 1);
 	}
 	(void)waitpid(pid, &st, 0);
@@ -397,7 +404,8 @@ t_temp(void)
 	fd = mk_queue(&e, "Subject: torn\r\n\r\nbody\r\n", 23, 0);
 	if (ftruncate(fd, lseek(fd, 0, SEEK_END) - 1) == -1)
 		bail("ftruncate");
-	rc = maildir_deliver(root, "example.org", "torn", fd, &e, "t@example.org", "h", &res, false);
+	rc =
+	    maildir_deliver(root, "example.org", "torn", fd, &e, "t@example.org", "h", &res, false);
 	ok(rc == -1 && res.status == DELIVER_TEMP && strcmp(res.dsn, "4.3.0") == 0,
 	    "torn queue file: TEMP 4.3.0 (%s)", res.text);
 	snprintf(dir, sizeof(dir), "%s/example.org/torn/new", root);
@@ -411,12 +419,12 @@ t_temp(void)
 static void
 t_big(void)
 {
-	struct queue_env	 e;
-	struct deliver_result	 res;
-	char			*b, *w, *got, name[300], dir[600];
-	size_t			 i, wl = 0, len = 300000;
-	ssize_t			 n;
-	int			 fd;
+	struct queue_env e;
+	struct deliver_result res;
+	char *b, *w, *got, name[300], dir[600];
+	size_t i, wl = 0, len = 300000;
+	ssize_t n;
+	int fd;
 
 	b = malloc(len);
 	w = malloc(len + 200);

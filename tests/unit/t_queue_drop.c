@@ -36,10 +36,10 @@ bail(const char *what)
 static int
 count(const char *sub)
 {
-	char		 p[400];
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
+	char p[400];
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
 
 	snprintf(p, sizeof(p), "%s/%s", spool, sub);
 	d = opendir(p);
@@ -61,13 +61,14 @@ mk_env(struct queue_env *e)
 	e->ret = SMTP_RET_HDRS;
 	snprintf(e->envid, sizeof(e->envid), "env-1");
 	if (queue_env_add_rcpt(e, "a@example.net", SMTP_NOTIFY_FAILURE, "rfc822;x@example.test") ==
-	    -1 || queue_env_add_rcpt(e, "b@example.net", 0, NULL) == -1)
+		-1 ||
+	    queue_env_add_rcpt(e, "b@example.net", 0, NULL) == -1)
 		bail("add_rcpt");
 }
 
 struct body {
-	char	buf[4096];
-	size_t	len;
+	char buf[4096];
+	size_t len;
 };
 
 static int
@@ -86,11 +87,11 @@ body_data(void *arg, const void *p, size_t n)
 static void
 check_file(const char *name, mode_t mode, const char *msg, const char *what)
 {
-	char			 p[400];
-	struct queue_env	 e;
-	struct body		 b;
-	struct stat		 st;
-	int			 fd;
+	char p[400];
+	struct queue_env e;
+	struct body b;
+	struct stat st;
+	int fd;
 
 	snprintf(p, sizeof(p), "%s/maildrop/%s", spool, name);
 	fd = open(p, O_RDONLY);
@@ -103,12 +104,12 @@ check_file(const char *name, mode_t mode, const char *msg, const char *what)
 	is_int(queue_file_read(fd, &e, body_data, &b), QUEUE_READ_OK, "%s: reads back OK", what);
 	is_str(e.id, name, "%s: the envelope's ID is NAME", what);
 	is_str(e.from, "sender@example.org", "%s: sender", what);
-	ok(e.body == SMTP_BODY_8BITMIME && e.ret == SMTP_RET_HDRS &&
-	    strcmp(e.envid, "env-1") == 0, "%s: BODY, RET, ENVID", what);
+	ok(e.body == SMTP_BODY_8BITMIME && e.ret == SMTP_RET_HDRS && strcmp(e.envid, "env-1") == 0,
+	    "%s: BODY, RET, ENVID", what);
 	ok(e.nrcpt == 2 && strcmp(e.rcpt[0].addr, "a@example.net") == 0 &&
-	    e.rcpt[0].notify == SMTP_NOTIFY_FAILURE &&
-	    strcmp(e.rcpt[0].orcpt, "rfc822;x@example.test") == 0 &&
-	    strcmp(e.rcpt[1].addr, "b@example.net") == 0 && e.rcpt[1].orcpt[0] == '\0',
+		e.rcpt[0].notify == SMTP_NOTIFY_FAILURE &&
+		strcmp(e.rcpt[0].orcpt, "rfc822;x@example.test") == 0 &&
+		strcmp(e.rcpt[1].addr, "b@example.net") == 0 && e.rcpt[1].orcpt[0] == '\0',
 	    "%s: recipients with NOTIFY and ORCPT", what);
 	ok(b.len == strlen(msg) && memcmp(b.buf, msg, b.len) == 0, "%s: the message", what);
 	queue_env_clear(&e);
@@ -128,11 +129,11 @@ term_blocked(void)
 static void
 t_write(void)
 {
-	static const char	 msg[] = "Subject: t\r\n\r\nbody\r\n";
-	struct queue_env	 e;
-	struct queue_drop	*d;
-	enum queue_drop_res	 r;
-	char			 name[QUEUE_ID_LEN + 1], err[512];
+	static const char msg[] = "Subject: t\r\n\r\nbody\r\n";
+	struct queue_env e;
+	struct queue_drop *d;
+	enum queue_drop_res r;
+	char name[QUEUE_ID_LEN + 1], err[512];
 
 	/* sendmail's way. */
 	mk_env(&e);
@@ -176,11 +177,11 @@ t_write(void)
 static void
 t_fail(void)
 {
-	static char		 big[200000];
-	struct queue_env	 e;
-	struct rlimit		 old, lim;
-	enum queue_drop_res	 r;
-	char			 name[QUEUE_ID_LEN + 1], err[512], p[400], lp[2000];
+	static char big[200000];
+	struct queue_env e;
+	struct rlimit old, lim;
+	enum queue_drop_res r;
+	char name[QUEUE_ID_LEN + 1], err[512], p[400], lp[2000];
 
 	mk_env(&e);
 	/* A write error half way: the file is removed, FAIL with the errno. */
@@ -193,10 +194,12 @@ t_fail(void)
 		bail("setrlimit");
 	for (int f = 0; f < 2; f++) {
 		errno = 0;
-		r = queue_drop(spool, f ? QUEUE_DROP_OWNER : 0, &e, big, sizeof(big), name, err,
-		    sizeof(err));
-		ok(r == QUEUE_DROP_FAIL && errno == EFBIG, "%s: a write error is FAIL, errno "
-		    "kept (%s)", f ? "owner" : "sendmail", err);
+		r = queue_drop(
+		    spool, f ? QUEUE_DROP_OWNER : 0, &e, big, sizeof(big), name, err, sizeof(err));
+		ok(r == QUEUE_DROP_FAIL && errno == EFBIG,
+		    "%s: a write error is FAIL, errno "
+		    "kept (%s)",
+		    f ? "owner" : "sendmail", err);
 		ok(count("tmp") == 0 && count("maildrop") == 0, "%s: nothing left behind",
 		    f ? "owner" : "sendmail");
 	}
@@ -247,53 +250,54 @@ t_rules(void)
 	snprintf(e.rcpt[1].addr, sizeof(e.rcpt[1].addr), "j\xc3\xb6rg@b\xc3\xbc.example");
 	ok(queue_drop_env_bad(&e) == NULL, "rules: a UTF-8 recipient passes");
 	ok(queue_drop_path_ok("a@example.net", SMTP_PATH_UTF8) &&
-	    !queue_drop_path_ok("a..b@example.net", SMTP_PATH_UTF8) &&
-	    !queue_drop_path_ok("", SMTP_PATH_UTF8) && queue_drop_path_ok("", SMTP_PATH_NULL),
+		!queue_drop_path_ok("a..b@example.net", SMTP_PATH_UTF8) &&
+		!queue_drop_path_ok("", SMTP_PATH_UTF8) && queue_drop_path_ok("", SMTP_PATH_NULL),
 	    "rules: path_ok as smtpd parses");
 	ok(queue_drop_text_ok("rfc822;a@b") && !queue_drop_text_ok("a b") &&
-	    !queue_drop_text_ok("a\x7f"), "rules: text_ok");
+		!queue_drop_text_ok("a\x7f"),
+	    "rules: text_ok");
 	queue_env_clear(&e);
 }
 
 static const struct {
-	const char	*msg;
-	const char	*addr;
-	bool		 found;
-	bool		 done;
-	const char	*what;
+	const char *msg;
+	const char *addr;
+	bool found;
+	bool done;
+	const char *what;
 } dt_cases[] = {
-	{ "Delivered-To: a@b.example\r\n\r\nbody\r\n", "a@b.example", true, true, "plain" },
-	{ "delivered-to:A@B.Example\r\n\r\n", "a@b.example", true, true, "any case, no space" },
-	{ "Delivered-To: <a@b.example> \t\r\n\r\n", "a@b.example", true, true, "angle brackets" },
-	{ "Delivered-To:\r\n a@b.example\r\n\r\n", "a@b.example", true, true, "folded" },
-	{ "Subject: x\r\nDelivered-To: x@y.example\r\nDelivered-To: a@b.example\r\n"
-	  "To: z\r\n\r\n", "a@b.example", true, true, "the second of two" },
-	{ "Delivered-To: a@b.example\n\nbody\n", "a@b.example", true, true, "LF line ends" },
-	{ "Delivered-To: a@b.example", "a@b.example", true, false, "input ends in the field" },
-	{ "Delivered-To: a@b.exampl\r\n\r\n", "a@b.example", false, true, "a prefix" },
-	{ "Delivered-To: a@b.example.net\r\n\r\n", "a@b.example", false, true, "longer" },
-	{ "Delivered-To: xa@b.example\r\n\r\n", "a@b.example", false, true, "a suffix" },
-	{ "X-Delivered-To: a@b.example\r\n\r\n", "a@b.example", false, true, "another field" },
-	{ "Subject: Delivered-To: a@b.example\r\n\r\n", "a@b.example", false, true,
-	  "inside another field" },
-	{ "Subject: x\r\n Delivered-To: a@b.example\r\n\r\n", "a@b.example", false, true,
-	  "a continuation line" },
-	{ "Delivered\rTo: a@b.example\r\n\r\n", "a@b.example", false, true, "CR in the name" },
-	{ "Delivered-To : a@b.example\r\n\r\n", "a@b.example", false, true, "space before ':'" },
-	{ "Delivered-To: a@b.example, c@d\r\n\r\n", "a@b.example", false, true, "a list" },
-	{ "Delivered-To:\r\n\r\n", "a@b.example", false, true, "empty" },
-	{ "Subject: x\r\n\r\nDelivered-To: a@b.example\r\n", "a@b.example", false, true,
-	  "in the body" },
-	{ "\r\nDelivered-To: a@b.example\r\n", "a@b.example", false, true, "no header" },
+    {"Delivered-To: a@b.example\r\n\r\nbody\r\n", "a@b.example", true, true, "plain"},
+    {"delivered-to:A@B.Example\r\n\r\n", "a@b.example", true, true, "any case, no space"},
+    {"Delivered-To: <a@b.example> \t\r\n\r\n", "a@b.example", true, true, "angle brackets"},
+    {"Delivered-To:\r\n a@b.example\r\n\r\n", "a@b.example", true, true, "folded"},
+    {"Subject: x\r\nDelivered-To: x@y.example\r\nDelivered-To: a@b.example\r\n"
+     "To: z\r\n\r\n",
+	"a@b.example", true, true, "the second of two"},
+    {"Delivered-To: a@b.example\n\nbody\n", "a@b.example", true, true, "LF line ends"},
+    {"Delivered-To: a@b.example", "a@b.example", true, false, "input ends in the field"},
+    {"Delivered-To: a@b.exampl\r\n\r\n", "a@b.example", false, true, "a prefix"},
+    {"Delivered-To: a@b.example.net\r\n\r\n", "a@b.example", false, true, "longer"},
+    {"Delivered-To: xa@b.example\r\n\r\n", "a@b.example", false, true, "a suffix"},
+    {"X-Delivered-To: a@b.example\r\n\r\n", "a@b.example", false, true, "another field"},
+    {"Subject: Delivered-To: a@b.example\r\n\r\n", "a@b.example", false, true,
+	"inside another field"},
+    {"Subject: x\r\n Delivered-To: a@b.example\r\n\r\n", "a@b.example", false, true,
+	"a continuation line"},
+    {"Delivered\rTo: a@b.example\r\n\r\n", "a@b.example", false, true, "CR in the name"},
+    {"Delivered-To : a@b.example\r\n\r\n", "a@b.example", false, true, "space before ':'"},
+    {"Delivered-To: a@b.example, c@d\r\n\r\n", "a@b.example", false, true, "a list"},
+    {"Delivered-To:\r\n\r\n", "a@b.example", false, true, "empty"},
+    {"Subject: x\r\n\r\nDelivered-To: a@b.example\r\n", "a@b.example", false, true, "in the body"},
+    {"\r\nDelivered-To: a@b.example\r\n", "a@b.example", false, true, "no header"},
 };
 
 static void
 t_dt(void)
 {
 	static const char head[] = "Delivered-To: ", tail[] = "\r\nDelivered-To: a@b\r\n\r\n";
-	struct queue_dt	 dt;
-	char		*big;
-	size_t		 n, i, k;
+	struct queue_dt dt;
+	char *big;
+	size_t n, i, k;
 
 	for (i = 0; i < sizeof(dt_cases) / sizeof(dt_cases[0]); i++) {
 		n = strlen(dt_cases[i].msg);
@@ -305,8 +309,10 @@ t_dt(void)
 		queue_dt_init(&dt, dt_cases[i].addr);
 		for (k = 0; k < n; k++)
 			queue_dt_feed(&dt, dt_cases[i].msg + k, 1);
-		ok(queue_dt_found(&dt) == dt_cases[i].found, "Delivered-To: %s: the same one "
-		    "octet at a time", dt_cases[i].what);
+		ok(queue_dt_found(&dt) == dt_cases[i].found,
+		    "Delivered-To: %s: the same one "
+		    "octet at a time",
+		    dt_cases[i].what);
 	}
 	/* A value far over the cap: skipped, nothing overruns, the next field still counts. */
 	n = 100000;
@@ -324,7 +330,8 @@ t_dt(void)
 	memcpy(big + sizeof(head) - 1 + n, "a@b\r\n\r\n", 8);
 	queue_dt_init(&dt, "a@b");
 	queue_dt_feed(&dt, big, strlen(big));
-	ok(dt.done && !queue_dt_found(&dt), "Delivered-To: an address after 100,000 blanks "
+	ok(dt.done && !queue_dt_found(&dt),
+	    "Delivered-To: an address after 100,000 blanks "
 	    "is over the cap");
 	free(big);
 }

@@ -20,21 +20,21 @@
 #include "queue/queue.h"
 #include "tap.h"
 
-#define HOST	"mx.test"
-#define DSNID	"0123456789abcdef"
-#define NOW	((time_t)1420070400)	/* Thu, 01 Jan 2015 00:00:00 +0000 */
-#define MIB	(1024 * 1024)
+#define HOST  "mx.test"
+#define DSNID "0123456789abcdef"
+#define NOW   ((time_t)1420070400) /* Thu, 01 Jan 2015 00:00:00 +0000 */
+#define MIB   (1024 * 1024)
 
 static char tmpdir[] = "/tmp/t_queue_dsn.XXXXXX";
-static int  fileno_seq;
+static int fileno_seq;
 
 /* --- helpers --------------------------------------------------------------------------- */
 
 static int
 fresh_fd(void)
 {
-	char	path[256];
-	int	fd;
+	char path[256];
+	int fd;
 
 	(void)snprintf(path, sizeof(path), "%s/f%d", tmpdir, fileno_seq++);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -46,8 +46,8 @@ fresh_fd(void)
 }
 
 struct sink {
-	char	*p;
-	size_t	 len, cap;
+	char *p;
+	size_t len, cap;
 };
 
 static int
@@ -69,14 +69,14 @@ sink_fn(void *arg, const void *p, size_t n)
 
 /* The original: what a client sent, queued and read back (so env->size is set). */
 struct orig_spec {
-	const char	*from;
-	const char	*envid;
-	enum smtp_ret	 ret;
-	enum smtp_body	 body;
-	bool		 smtputf8;
-	const char	*data;		/* NULL: a header section and a big body */
-	size_t		 bigbody;	/* octets of filler body when data is NULL */
-	size_t		 bighdr;	/* octets of filler header lines when data is NULL */
+	const char *from;
+	const char *envid;
+	enum smtp_ret ret;
+	enum smtp_body body;
+	bool smtputf8;
+	const char *data; /* NULL: a header section and a big body */
+	size_t bigbody;   /* octets of filler body when data is NULL */
+	size_t bighdr;    /* octets of filler header lines when data is NULL */
 };
 
 static const char ORIG_HDR[] = "From: Alice <alice@example.org>\r\n"
@@ -88,10 +88,12 @@ static const char ORIG_BODY[] = "Hi Bob.\r\n--not-a-boundary\r\nBye.\r\n";
 static char *
 orig_text(const struct orig_spec *sp, size_t *len)
 {
-	struct sink	s = { 0 };
-	static const char line[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n";
-	static const char hline[] = "X-Filler: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\n";
-	size_t		n;
+	struct sink s = {0};
+	static const char line[] =
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n";
+	static const char hline[] =
+	    "X-Filler: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\n";
+	size_t n;
 
 	if (sp->data != NULL) {
 		(void)sink_fn(&s, sp->data, strlen(sp->data));
@@ -112,11 +114,11 @@ orig_text(const struct orig_spec *sp, size_t *len)
 static int
 make_orig(const struct orig_spec *sp, struct queue_env *env)
 {
-	struct queue_env	 w_env;
-	struct queue_w		*w = malloc(sizeof(*w));
-	char			*text;
-	size_t			 len;
-	int			 fd = fresh_fd();
+	struct queue_env w_env;
+	struct queue_w *w = malloc(sizeof(*w));
+	char *text;
+	size_t len;
+	int fd = fresh_fd();
 
 	memset(&w_env, 0, sizeof(w_env));
 	strlcpy(w_env.id, "fedcba9876543210", sizeof(w_env.id));
@@ -150,11 +152,11 @@ make_orig(const struct orig_spec *sp, struct queue_env *env)
 /* A written DSN, read back. */
 struct dsn {
 	struct queue_env env;
-	struct sink	 msg;
-	char		 boundary[128];
-	const char	*part[8];	/* each part: its header section and content */
-	size_t		 partlen[8];
-	size_t		 nparts;
+	struct sink msg;
+	char boundary[128];
+	const char *part[8]; /* each part: its header section and content */
+	size_t partlen[8];
+	size_t nparts;
 };
 
 static void
@@ -173,13 +175,13 @@ dsn_free(struct dsn *d)
 static int
 field(const char *p, size_t len, const char *name, char *out, size_t cap)
 {
-	size_t	 i = 0, nl = strlen(name), o;
-	int	 count = 0;
+	size_t i = 0, nl = strlen(name), o;
+	int count = 0;
 
 	out[0] = '\0';
 	while (i < len) {
 		if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')
-			break;	/* blank line: end of the section */
+			break; /* blank line: end of the section */
 		if (len - i > nl && strncasecmp(p + i, name, nl) == 0 && p[i + nl] == ':') {
 			if (count++ == 0) {
 				i += nl + 1;
@@ -227,10 +229,10 @@ static int
 write_dsn(const struct queue_env *orig, int origfd, const struct dsn_rcpt *r, size_t n,
     struct dsn *d, char *err, size_t errlen)
 {
-	char		 ct[512], line[256];
-	const char	*b, *p, *end, *body;
-	int		 fd = fresh_fd(), rc;
-	size_t		 blen;
+	char ct[512], line[256];
+	const char *b, *p, *end, *body;
+	int fd = fresh_fd(), rc;
+	size_t blen;
 
 	memset(d, 0, sizeof(*d));
 	rc = queue_dsn_write(fd, DSNID, HOST, orig, origfd, r, n, NOW, err, errlen);
@@ -259,7 +261,7 @@ write_dsn(const struct queue_env *orig, int origfd, const struct dsn_rcpt *r, si
 	body = memmem(d->msg.p, d->msg.len, "\r\n\r\n", 4);
 	if (body == NULL)
 		return 0;
-	body += 2;	/* at "\r\n" before the first body line */
+	body += 2; /* at "\r\n" before the first body line */
 	blen = d->msg.len - (size_t)(body - d->msg.p);
 	(void)snprintf(line, sizeof(line), "\r\n--%s", d->boundary);
 	p = body;
@@ -288,8 +290,8 @@ write_dsn(const struct queue_env *orig, int origfd, const struct dsn_rcpt *r, si
 static void
 check_lines(const struct dsn *d, const char *what)
 {
-	size_t	 i, col = 0, longest = 0;
-	bool	 bare = false;
+	size_t i, col = 0, longest = 0;
+	bool bare = false;
 
 	for (i = 0; i < d->msg.len; i++) {
 		if (d->msg.p[i] == '\r') {
@@ -315,9 +317,9 @@ check_lines(const struct dsn *d, const char *what)
 static bool
 text_has(const char *p, size_t len, const char *s)
 {
-	char	*flat = malloc(len + 1);
-	size_t	 i, o = 0;
-	bool	 found;
+	char *flat = malloc(len + 1);
+	size_t i, o = 0;
+	bool found;
 
 	for (i = 0; i < len; i++) {
 		if (p[i] == '\r' || p[i] == '\n' || p[i] == ' ') {
@@ -337,8 +339,8 @@ text_has(const char *p, size_t len, const char *s)
 static size_t
 groups(const char *p, size_t len, const char *g[], size_t glen[], size_t max)
 {
-	size_t		 n = 0;
-	const char	*end = p + len, *q;
+	size_t n = 0;
+	const char *end = p + len, *q;
 
 	while (p < end && n < max) {
 		q = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
@@ -357,19 +359,18 @@ groups(const char *p, size_t len, const char *g[], size_t glen[], size_t max)
 static void
 test_basic(void)
 {
-	struct orig_spec sp = { .from = "alice@example.org", .envid = "QQ-314159",
-		.data = NULL };
+	struct orig_spec sp = {.from = "alice@example.org", .envid = "QQ-314159", .data = NULL};
 	struct queue_env orig;
-	struct dsn	 d;
-	struct dsn_rcpt	 r[2] = {
-		{ "bob@example.net", "rfc822;bob@orig.example", DSN_FAILED, "5.1.1",
-		    "mx.example.net", "550 5.1.1 <bob@example.net>: user unknown", NOW - 60 },
-		{ "carol@example.net", "", DSN_DELAYED, "4.4.1", NULL, NULL, 0 },
+	struct dsn d;
+	struct dsn_rcpt r[2] = {
+	    {"bob@example.net", "rfc822;bob@orig.example", DSN_FAILED, "5.1.1", "mx.example.net",
+		"550 5.1.1 <bob@example.net>: user unknown", NOW - 60},
+	    {"carol@example.net", "", DSN_DELAYED, "4.4.1", NULL, NULL, 0},
 	};
-	char		 v[2048], err[256], *otext;
-	const char	*body, *g[8];
-	size_t		 blen, glen[8], ng, olen;
-	int		 ofd;
+	char v[2048], err[256], *otext;
+	const char *body, *g[8];
+	size_t blen, glen[8], ng, olen;
+	int ofd;
 
 	sp.data = NULL;
 	sp.bigbody = 0;
@@ -384,8 +385,7 @@ test_basic(void)
 	    "envelope recipient is the original sender");
 	is_str(d.env.id, DSNID, "queue ID");
 	is_int(d.env.arrival, NOW, "arrival = now");
-	ok(strncmp(d.env.client, "127.0.0.1 ", 10) == 0, "client marks it local: %s",
-	    d.env.client);
+	ok(strncmp(d.env.client, "127.0.0.1 ", 10) == 0, "client marks it local: %s", d.env.client);
 	ok(!d.env.smtputf8, "ASCII sender: no SMTPUTF8");
 	is_int(d.env.body, SMTP_BODY_7BIT, "7-bit report: BODY=7BIT");
 
@@ -408,8 +408,8 @@ test_basic(void)
 	ok(strncmp(v, "multipart/report; report-type=delivery-status; boundary=\"", 57) == 0,
 	    "Content-Type multipart/report: %s", v);
 	ok(strstr(d.boundary, DSNID) != NULL && strlen(d.boundary) <= 70 &&
-	    strlen(d.boundary) >= 40, "boundary has the queue ID and random hex: %s",
-	    d.boundary);
+		strlen(d.boundary) >= 40,
+	    "boundary has the queue ID and random hex: %s", d.boundary);
 	is_int(field(d.msg.p, d.msg.len, "Content-Transfer-Encoding", v, sizeof(v)), 0,
 	    "no CTE on a 7-bit report");
 
@@ -423,10 +423,11 @@ test_basic(void)
 	field(d.part[0], d.partlen[0], "Content-Type", v, sizeof(v));
 	is_str(v, "text/plain; charset=us-ascii", "part 1 text/plain");
 	body = part_body(&d, 0, &blen);
-	ok(text_has(body, blen, "<bob@example.net>: failed (5.1.1): host mx.example.net said: "
-	    "550 5.1.1 <bob@example.net>: user unknown") &&
-	    text_has(body, blen, "<carol@example.net>: delayed (4.4.1)") &&
-	    text_has(body, blen, "still being tried"),
+	ok(text_has(body, blen,
+	       "<bob@example.net>: failed (5.1.1): host mx.example.net said: "
+	       "550 5.1.1 <bob@example.net>: user unknown") &&
+		text_has(body, blen, "<carol@example.net>: delayed (4.4.1)") &&
+		text_has(body, blen, "still being tried"),
 	    "part 1 names each recipient with its diagnostic");
 	ok(text_has(body, blen, "Your message is attached."),
 	    "part 1 says the whole message is attached");
@@ -466,8 +467,8 @@ test_basic(void)
 		field(g[2], glen[2], "Status", v, sizeof(v));
 		is_str(v, "4.4.1", "second Status");
 		ok(field(g[2], glen[2], "Remote-MTA", v, sizeof(v)) == 0 &&
-		    field(g[2], glen[2], "Diagnostic-Code", v, sizeof(v)) == 0 &&
-		    field(g[2], glen[2], "Last-Attempt-Date", v, sizeof(v)) == 0,
+			field(g[2], glen[2], "Diagnostic-Code", v, sizeof(v)) == 0 &&
+			field(g[2], glen[2], "Last-Attempt-Date", v, sizeof(v)) == 0,
 		    "unknown fields are left out");
 	}
 
@@ -490,20 +491,20 @@ test_subject(void)
 		enum dsn_action a, b;
 		const char *subject;
 	} t[] = {
-		{ DSN_FAILED, DSN_DELAYED, "Undelivered Mail Returned to Sender" },
-		{ DSN_DELIVERED, DSN_FAILED, "Undelivered Mail Returned to Sender" },
-		{ DSN_DELAYED, DSN_DELIVERED, "Delayed Mail (still being retried)" },
-		{ DSN_DELAYED, DSN_DELAYED, "Delayed Mail (still being retried)" },
-		{ DSN_DELIVERED, DSN_RELAYED, "Successful Mail Delivery Report" },
-		{ DSN_EXPANDED, DSN_EXPANDED, "Successful Mail Delivery Report" },
+	    {DSN_FAILED, DSN_DELAYED, "Undelivered Mail Returned to Sender"},
+	    {DSN_DELIVERED, DSN_FAILED, "Undelivered Mail Returned to Sender"},
+	    {DSN_DELAYED, DSN_DELIVERED, "Delayed Mail (still being retried)"},
+	    {DSN_DELAYED, DSN_DELAYED, "Delayed Mail (still being retried)"},
+	    {DSN_DELIVERED, DSN_RELAYED, "Successful Mail Delivery Report"},
+	    {DSN_EXPANDED, DSN_EXPANDED, "Successful Mail Delivery Report"},
 	};
-	struct orig_spec sp = { .from = "a@example.org", .data = "Subject: s\r\n\r\nbody\r\n" };
+	struct orig_spec sp = {.from = "a@example.org", .data = "Subject: s\r\n\r\nbody\r\n"};
 	struct queue_env orig;
-	struct dsn	 d;
-	struct dsn_rcpt	 r[2];
-	char		 v[256], err[256], what[64];
-	size_t		 i;
-	int		 ofd = make_orig(&sp, &orig);
+	struct dsn d;
+	struct dsn_rcpt r[2];
+	char v[256], err[256], what[64];
+	size_t i;
+	int ofd = make_orig(&sp, &orig);
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		memset(r, 0, sizeof(r));
@@ -523,10 +524,11 @@ test_subject(void)
 		field(d.msg.p, d.msg.len, "Subject", v, sizeof(v));
 		is_str(v, t[i].subject, "subject %zu", i);
 		if (d.nparts == 3) {
-			size_t		 blen;
-			const char	*body = part_body(&d, 1, &blen);
-			const char	*want = t[i].a == DSN_FAILED ? "Status: 5.0.0" :
-			    t[i].a == DSN_DELAYED ? "Status: 4.0.0" : "Status: 2.0.0";
+			size_t blen;
+			const char *body = part_body(&d, 1, &blen);
+			const char *want = t[i].a == DSN_FAILED ? "Status: 5.0.0"
+			    : t[i].a == DSN_DELAYED             ? "Status: 4.0.0"
+								: "Status: 2.0.0";
 
 			ok(memmem(body, blen, want, strlen(want)) != NULL,
 			    "subject %zu: invalid status replaced by %s", i, want);
@@ -542,39 +544,38 @@ static void
 test_ret(void)
 {
 	static const struct {
-		const char	*name;
-		enum smtp_ret	 ret;
-		enum smtp_body	 body;
-		size_t		 bigbody;
-		enum dsn_action	 action;
-		bool		 full;
-		const char	*says;	/* in part 1 */
+		const char *name;
+		enum smtp_ret ret;
+		enum smtp_body body;
+		size_t bigbody;
+		enum dsn_action action;
+		bool full;
+		const char *says; /* in part 1 */
 	} t[] = {
-		{ "no RET, small", SMTP_RET_NONE, SMTP_BODY_NONE, 1000, DSN_FAILED, true,
-		    "Your message is attached." },
-		{ "no RET, > 1 MiB", SMTP_RET_NONE, SMTP_BODY_NONE, MIB + 100, DSN_FAILED, false,
-		    "larger than 1 MiB" },
-		{ "no RET, exactly at 1 MiB", SMTP_RET_NONE, SMTP_BODY_NONE, 0, DSN_FAILED, true,
-		    "Your message is attached." },
-		{ "RET=HDRS, small", SMTP_RET_HDRS, SMTP_BODY_NONE, 1000, DSN_FAILED, false,
-		    "RET=HDRS" },
-		{ "RET=FULL, > 1 MiB", SMTP_RET_FULL, SMTP_BODY_NONE, 2 * MIB, DSN_FAILED, true,
-		    "Your message is attached." },
-		{ "RET=FULL, delay notice", SMTP_RET_FULL, SMTP_BODY_NONE, 1000, DSN_DELAYED,
-		    false, "header section" },
-		{ "RET=FULL, success notice", SMTP_RET_FULL, SMTP_BODY_NONE, 1000, DSN_DELIVERED,
-		    false, "header section" },
-		{ "BINARYMIME", SMTP_RET_FULL, SMTP_BODY_BINARYMIME, 1000, DSN_FAILED, false,
-		    "BINARYMIME" },
+	    {"no RET, small", SMTP_RET_NONE, SMTP_BODY_NONE, 1000, DSN_FAILED, true,
+		"Your message is attached."},
+	    {"no RET, > 1 MiB", SMTP_RET_NONE, SMTP_BODY_NONE, MIB + 100, DSN_FAILED, false,
+		"larger than 1 MiB"},
+	    {"no RET, exactly at 1 MiB", SMTP_RET_NONE, SMTP_BODY_NONE, 0, DSN_FAILED, true,
+		"Your message is attached."},
+	    {"RET=HDRS, small", SMTP_RET_HDRS, SMTP_BODY_NONE, 1000, DSN_FAILED, false, "RET=HDRS"},
+	    {"RET=FULL, > 1 MiB", SMTP_RET_FULL, SMTP_BODY_NONE, 2 * MIB, DSN_FAILED, true,
+		"Your message is attached."},
+	    {"RET=FULL, delay notice", SMTP_RET_FULL, SMTP_BODY_NONE, 1000, DSN_DELAYED, false,
+		"header section"},
+	    {"RET=FULL, success notice", SMTP_RET_FULL, SMTP_BODY_NONE, 1000, DSN_DELIVERED, false,
+		"header section"},
+	    {"BINARYMIME", SMTP_RET_FULL, SMTP_BODY_BINARYMIME, 1000, DSN_FAILED, false,
+		"BINARYMIME"},
 	};
 	struct orig_spec sp;
 	struct queue_env orig;
-	struct dsn	 d;
-	struct dsn_rcpt	 r = { "b@example.net", NULL, DSN_FAILED, "5.0.0", NULL, NULL, 0 };
-	char		 v[256], err[256], *otext, hdrs[4096];
-	const char	*body, *text;
-	size_t		 i, blen, tlen, olen;
-	int		 ofd;
+	struct dsn d;
+	struct dsn_rcpt r = {"b@example.net", NULL, DSN_FAILED, "5.0.0", NULL, NULL, 0};
+	char v[256], err[256], *otext, hdrs[4096];
+	const char *body, *text;
+	size_t i, blen, tlen, olen;
+	int ofd;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		memset(&sp, 0, sizeof(sp));
@@ -591,8 +592,7 @@ test_ret(void)
 			sp.bigbody = MIB - strlen(ORIG_HDR) - 2 - strlen(ORIG_BODY) - 100;
 			ofd = make_orig(&sp, &orig);
 			ok(orig.size <= MIB && orig.size > MIB - 100, "%s: original is %llu octets",
-			    t[i].name,
-			    (unsigned long long)orig.size);
+			    t[i].name, (unsigned long long)orig.size);
 		}
 		r.action = t[i].action;
 		if (write_dsn(&orig, ofd, &r, 1, &d, err, sizeof(err)) == -1 || d.nparts != 3) {
@@ -603,8 +603,8 @@ test_ret(void)
 		}
 		check_lines(&d, t[i].name);
 		field(d.part[2], d.partlen[2], "Content-Type", v, sizeof(v));
-		is_str(v, t[i].full ? "message/rfc822" : "text/rfc822-headers",
-		    "%s: part 3 type", t[i].name);
+		is_str(v, t[i].full ? "message/rfc822" : "text/rfc822-headers", "%s: part 3 type",
+		    t[i].name);
 		body = part_body(&d, 2, &blen);
 		otext = orig_text(&sp, &olen);
 		if (t[i].full) {
@@ -616,8 +616,7 @@ test_ret(void)
 			    "%s: header section only (%zu octets)", t[i].name, blen);
 		}
 		text = part_body(&d, 0, &tlen);
-		ok(text_has(text, tlen, t[i].says),
-		    "%s: part 1 says \"%s\"", t[i].name, t[i].says);
+		ok(text_has(text, tlen, t[i].says), "%s: part 1 says \"%s\"", t[i].name, t[i].says);
 		free(otext);
 		dsn_free(&d);
 		close(ofd);
@@ -629,25 +628,24 @@ test_ret(void)
 static void
 test_big_headers(void)
 {
-	struct orig_spec sp = { .from = "a@example.org", .ret = SMTP_RET_HDRS,
-		.bighdr = 3 * MIB, .bigbody = 100 };
+	struct orig_spec sp = {
+	    .from = "a@example.org", .ret = SMTP_RET_HDRS, .bighdr = 3 * MIB, .bigbody = 100};
 	struct queue_env orig;
-	struct dsn	 d;
-	struct dsn_rcpt	 r = { "b@example.net", NULL, DSN_FAILED, "5.0.0", NULL, NULL, 0 };
-	char		 err[256];
-	const char	*body;
-	size_t		 blen;
-	int		 ofd = make_orig(&sp, &orig);
+	struct dsn d;
+	struct dsn_rcpt r = {"b@example.net", NULL, DSN_FAILED, "5.0.0", NULL, NULL, 0};
+	char err[256];
+	const char *body;
+	size_t blen;
+	int ofd = make_orig(&sp, &orig);
 
 	if (write_dsn(&orig, ofd, &r, 1, &d, err, sizeof(err)) == -1 || d.nparts != 3) {
 		ok(false, "big headers: written (%s)", err);
 	} else {
 		check_lines(&d, "big headers");
 		body = part_body(&d, 2, &blen);
-		ok(blen > MIB - 100 && blen < MIB + 200, "big headers: cut near 1 MiB (%zu)",
-		    blen);
+		ok(blen > MIB - 100 && blen < MIB + 200, "big headers: cut near 1 MiB (%zu)", blen);
 		ok(blen >= 2 && memcmp(body + blen - 2, "\r\n", 2) == 0 &&
-		    memmem(body, blen, "\r\n\r\n", 4) == NULL,
+			memmem(body, blen, "\r\n\r\n", 4) == NULL,
 		    "big headers: whole lines, no body");
 	}
 	dsn_free(&d);
@@ -660,21 +658,21 @@ static void
 test_hostile(void)
 {
 	static const char *const diags[] = {
-		"550 5.1.1 no\r\nX-Injected: yes\r\n\r\n--BOUNDARY\r\nContent-Type: text/html\r\n",
-		"550 evil\n--=_0123456789abcdef.\r\nFinal-Recipient: rfc822; mallory@evil\r\n",
-		"550 \x1b[31mred\x1b[0m \x01\x02\x7f\xff\xfe tail",
-		"550 \r\n.\r\nMAIL FROM:<x>\r\n",
+	    "550 5.1.1 no\r\nX-Injected: yes\r\n\r\n--BOUNDARY\r\nContent-Type: text/html\r\n",
+	    "550 evil\n--=_0123456789abcdef.\r\nFinal-Recipient: rfc822; mallory@evil\r\n",
+	    "550 \x1b[31mred\x1b[0m \x01\x02\x7f\xff\xfe tail",
+	    "550 \r\n.\r\nMAIL FROM:<x>\r\n",
 	};
-	struct orig_spec sp = { .from = "a@example.org",
-		.data = "Subject: s\r\n\r\n--=_0123456789abcdef.\r\nbody\r\n" };
+	struct orig_spec sp = {
+	    .from = "a@example.org", .data = "Subject: s\r\n\r\n--=_0123456789abcdef.\r\nbody\r\n"};
 	struct queue_env orig;
-	struct dsn	 d;
-	struct dsn_rcpt	 r[2];
-	char		 v[4096], err[256], delim[160], what[64];
-	const char	*body, *g[8], *p, *end;
-	size_t		 i, blen, glen[8], ng, j, delims;
-	bool		 clean;
-	int		 ofd = make_orig(&sp, &orig);
+	struct dsn d;
+	struct dsn_rcpt r[2];
+	char v[4096], err[256], delim[160], what[64];
+	const char *body, *g[8], *p, *end;
+	size_t i, blen, glen[8], ng, j, delims;
+	bool clean;
+	int ofd = make_orig(&sp, &orig);
 
 	for (i = 0; i < sizeof(diags) / sizeof(diags[0]); i++) {
 		memset(r, 0, sizeof(r));
@@ -719,8 +717,10 @@ test_hostile(void)
 				break;
 			p = nl + 1;
 		}
-		ok(clean && delims == 3, "%s: no stray \"--\" line or control octet before "
-		    "part 3 (%zu delimiters)", what, delims);
+		ok(clean && delims == 3,
+		    "%s: no stray \"--\" line or control octet before "
+		    "part 3 (%zu delimiters)",
+		    what, delims);
 		if (d.nparts == 3) {
 			body = part_body(&d, 1, &blen);
 			ng = groups(body, blen, g, glen, 8);
@@ -728,7 +728,7 @@ test_hostile(void)
 			if (ng == 3) {
 				field(g[1], glen[1], "Diagnostic-Code", v, sizeof(v));
 				ok(strncmp(v, "smtp; 550", 9) == 0 && strchr(v, '\r') == NULL &&
-				    strchr(v, '\n') == NULL,
+					strchr(v, '\n') == NULL,
 				    "%s: diagnostic kept on one field: %.60s", what, v);
 				is_int(field(g[1], glen[1], "Final-Recipient", v, sizeof(v)), 1,
 				    "%s: one Final-Recipient in the group", what);
@@ -749,22 +749,21 @@ test_hostile(void)
 static void
 test_long(void)
 {
-	struct orig_spec sp = { .from = "a@example.org", .data = "Subject: s\r\n\r\nb\r\n" };
+	struct orig_spec sp = {.from = "a@example.org", .data = "Subject: s\r\n\r\nb\r\n"};
 	struct queue_env orig;
-	struct dsn	 d;
-	struct dsn_rcpt	 r = { "b@example.net", NULL, DSN_FAILED, "5.0.0", "mx.example",
-		NULL, 0 };
-	char		*diag = malloc(8192), *want = malloc(8192), *v = malloc(16384);
-	char		 err[256];
-	const char	*body, *g[4];
-	size_t		 i, o = 0, blen, glen[4];
-	int		 ofd = make_orig(&sp, &orig);
+	struct dsn d;
+	struct dsn_rcpt r = {"b@example.net", NULL, DSN_FAILED, "5.0.0", "mx.example", NULL, 0};
+	char *diag = malloc(8192), *want = malloc(8192), *v = malloc(16384);
+	char err[256];
+	const char *body, *g[4];
+	size_t i, o = 0, blen, glen[4];
+	int ofd = make_orig(&sp, &orig);
 
 	/* Words of varying length, single spaces: cleaned text equals the input. */
 	o = (size_t)snprintf(diag, 8192, "550 5.7.1");
 	for (i = 0; o < 1500; i++)
-		o += (size_t)snprintf(diag + o, 8192 - o, " w%zu%.*s", i, (int)(i % 13),
-		    "abcdefghijklm");
+		o += (size_t)snprintf(
+		    diag + o, 8192 - o, " w%zu%.*s", i, (int)(i % 13), "abcdefghijklm");
 	r.diag = diag;
 	if (write_dsn(&orig, ofd, &r, 1, &d, err, sizeof(err)) == 0 && d.nparts == 3) {
 		check_lines(&d, "long diagnostic");
@@ -803,37 +802,41 @@ static void
 test_utf8(void)
 {
 	static const struct {
-		const char	*name;
-		const char	*from, *rcpt, *data;
-		bool		 smtputf8;
-		enum smtp_body	 body;
-		bool		 want_utf8;	/* SMTPUTF8 on the DSN */
-		bool		 want_8bit;	/* BODY=8BITMIME on the DSN */
-		const char	*status_type, *part3_type, *final;
+		const char *name;
+		const char *from, *rcpt, *data;
+		bool smtputf8;
+		enum smtp_body body;
+		bool want_utf8; /* SMTPUTF8 on the DSN */
+		bool want_8bit; /* BODY=8BITMIME on the DSN */
+		const char *status_type, *part3_type, *final;
 	} t[] = {
-		{ "UTF-8 sender and recipient", "j\xc3\xb6rg@b\xc3\xbc" "cher.example",
-		    "m\xc3\xbcller@example.net", "Subject: gr\xc3\xbc\xc3\x9f" "e\r\n\r\nhi\r\n",
-		    true, SMTP_BODY_8BITMIME, true, true, "message/global-delivery-status",
-		    "message/global", "utf-8; m\xc3\xbcller@example.net" },
-		{ "ASCII sender, UTF-8 recipient", "a@example.org", "m\xc3\xbcller@example.net",
-		    "Subject: s\r\n\r\nhi\r\n", true, SMTP_BODY_8BITMIME, false, true,
-		    "message/global-delivery-status", "message/global",
-		    "utf-8; m\xc3\xbcller@example.net" },
-		{ "8-bit body", "a@example.org", "b@example.net",
-		    "Subject: s\r\n\r\ncaf\xc3\xa9\r\n", false, SMTP_BODY_8BITMIME, false, true,
-		    "message/delivery-status", "message/rfc822", "rfc822; b@example.net" },
-		{ "declared 8BITMIME, 7-bit content", "a@example.org", "b@example.net",
-		    "Subject: s\r\n\r\nplain\r\n", false, SMTP_BODY_8BITMIME, false, false,
-		    "message/delivery-status", "message/rfc822", "rfc822; b@example.net" },
+	    {"UTF-8 sender and recipient",
+		"j\xc3\xb6rg@b\xc3\xbc"
+		"cher.example",
+		"m\xc3\xbcller@example.net",
+		"Subject: gr\xc3\xbc\xc3\x9f"
+		"e\r\n\r\nhi\r\n",
+		true, SMTP_BODY_8BITMIME, true, true, "message/global-delivery-status",
+		"message/global", "utf-8; m\xc3\xbcller@example.net"},
+	    {"ASCII sender, UTF-8 recipient", "a@example.org", "m\xc3\xbcller@example.net",
+		"Subject: s\r\n\r\nhi\r\n", true, SMTP_BODY_8BITMIME, false, true,
+		"message/global-delivery-status", "message/global",
+		"utf-8; m\xc3\xbcller@example.net"},
+	    {"8-bit body", "a@example.org", "b@example.net", "Subject: s\r\n\r\ncaf\xc3\xa9\r\n",
+		false, SMTP_BODY_8BITMIME, false, true, "message/delivery-status", "message/rfc822",
+		"rfc822; b@example.net"},
+	    {"declared 8BITMIME, 7-bit content", "a@example.org", "b@example.net",
+		"Subject: s\r\n\r\nplain\r\n", false, SMTP_BODY_8BITMIME, false, false,
+		"message/delivery-status", "message/rfc822", "rfc822; b@example.net"},
 	};
 	struct orig_spec sp;
 	struct queue_env orig;
-	struct dsn	 d;
-	struct dsn_rcpt	 r;
-	char		 v[1024], err[256], want[600];
-	const char	*body, *g[4];
-	size_t		 i, blen, glen[4];
-	int		 ofd;
+	struct dsn d;
+	struct dsn_rcpt r;
+	char v[1024], err[256], want[600];
+	const char *body, *g[4];
+	size_t i, blen, glen[4];
+	int ofd;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		memset(&sp, 0, sizeof(sp));
@@ -846,7 +849,7 @@ test_utf8(void)
 		r.addr = t[i].rcpt;
 		r.action = DSN_FAILED;
 		r.status = "5.1.1";
-		r.diag = "550 5.1.1 unknown \xc3\xa9";	/* 8-bit from a server: made '?' */
+		r.diag = "550 5.1.1 unknown \xc3\xa9"; /* 8-bit from a server: made '?' */
 		if (write_dsn(&orig, ofd, &r, 1, &d, err, sizeof(err)) == -1 || d.nparts != 3) {
 			ok(false, "%s: written (%s)", t[i].name, err);
 			close(ofd);
@@ -855,8 +858,8 @@ test_utf8(void)
 		}
 		check_lines(&d, t[i].name);
 		is_int(d.env.smtputf8, t[i].want_utf8, "%s: SMTPUTF8", t[i].name);
-		is_int(d.env.body, t[i].want_8bit ? SMTP_BODY_8BITMIME : SMTP_BODY_7BIT,
-		    "%s: BODY", t[i].name);
+		is_int(d.env.body, t[i].want_8bit ? SMTP_BODY_8BITMIME : SMTP_BODY_7BIT, "%s: BODY",
+		    t[i].name);
 		is_int(field(d.msg.p, d.msg.len, "Content-Transfer-Encoding", v, sizeof(v)),
 		    t[i].want_8bit ? 1 : 0, "%s: top-level CTE 8bit iff 8-bit", t[i].name);
 		field(d.msg.p, d.msg.len, "To", v, sizeof(v));
@@ -884,15 +887,15 @@ test_utf8(void)
 static void
 test_refusals(void)
 {
-	struct orig_spec sp = { .from = "a@example.org", .data = "Subject: s\r\n\r\nb\r\n" };
+	struct orig_spec sp = {.from = "a@example.org", .data = "Subject: s\r\n\r\nb\r\n"};
 	struct queue_env orig, bounce;
-	struct dsn_rcpt	 r = { "b@example.net", NULL, DSN_FAILED, "5.0.0", NULL, NULL, 0 },
-			 noaddr = { "", NULL, DSN_FAILED, "5.0.0", NULL, NULL, 0 };
-	char		 err[256], path[300];
-	int		 ofd = make_orig(&sp, &orig), fd, torn, ro;
-	off_t		 size;
-	uint8_t		 buf[4096];
-	ssize_t		 k;
+	struct dsn_rcpt r = {"b@example.net", NULL, DSN_FAILED, "5.0.0", NULL, NULL, 0},
+			noaddr = {"", NULL, DSN_FAILED, "5.0.0", NULL, NULL, 0};
+	char err[256], path[300];
+	int ofd = make_orig(&sp, &orig), fd, torn, ro;
+	off_t size;
+	uint8_t buf[4096];
+	ssize_t k;
 
 	/* Never bounce a bounce. */
 	bounce = orig;
@@ -914,12 +917,12 @@ test_refusals(void)
 	    "bad queue ID refused: %s", err);
 	close(fd);
 	fd = fresh_fd();
-	is_int(queue_dsn_write(fd, DSNID, "\r\n", &orig, ofd, &r, 1, NOW, err, sizeof(err)),
-	    -1, "empty hostname refused: %s", err);
+	is_int(queue_dsn_write(fd, DSNID, "\r\n", &orig, ofd, &r, 1, NOW, err, sizeof(err)), -1,
+	    "empty hostname refused: %s", err);
 	close(fd);
 	fd = fresh_fd();
-	is_int(queue_dsn_write(fd, DSNID, HOST, &orig, ofd, &noaddr, 1, NOW, err,
-	    sizeof(err)), -1, "recipient without address refused: %s", err);
+	is_int(queue_dsn_write(fd, DSNID, HOST, &orig, ofd, &noaddr, 1, NOW, err, sizeof(err)), -1,
+	    "recipient without address refused: %s", err);
 	close(fd);
 
 	/* An original that does not read back: a torn copy. */
@@ -928,8 +931,8 @@ test_refusals(void)
 	k = pread(ofd, buf, sizeof(buf), 0);
 	if (k > 10 && k == size && write(torn, buf, (size_t)k - 5) == k - 5) {
 		fd = fresh_fd();
-		is_int(queue_dsn_write(fd, DSNID, HOST, &orig, torn, &r, 1, NOW, err,
-		    sizeof(err)), -1, "torn original refused: %s", err);
+		is_int(queue_dsn_write(fd, DSNID, HOST, &orig, torn, &r, 1, NOW, err, sizeof(err)),
+		    -1, "torn original refused: %s", err);
 		close(fd);
 	} else
 		ok(false, "torn copy made");
@@ -951,27 +954,31 @@ test_refusals(void)
 static void
 test_wanted(void)
 {
-	enum { F = SMTP_NOTIFY_FAILURE, D = SMTP_NOTIFY_DELAY, S = SMTP_NOTIFY_SUCCESS,
-		N = SMTP_NOTIFY_NEVER };
+	enum {
+		F = SMTP_NOTIFY_FAILURE,
+		D = SMTP_NOTIFY_DELAY,
+		S = SMTP_NOTIFY_SUCCESS,
+		N = SMTP_NOTIFY_NEVER
+	};
 	static const struct {
 		unsigned notify;
-		bool	 want[5];	/* FAILED DELAYED DELIVERED RELAYED EXPANDED */
+		bool want[5]; /* FAILED DELAYED DELIVERED RELAYED EXPANDED */
 	} t[] = {
-		{ 0, { true, true, false, false, false } },
-		{ N, { false, false, false, false, false } },
-		{ F, { true, false, false, false, false } },
-		{ D, { false, true, false, false, false } },
-		{ S, { false, false, true, true, true } },
-		{ F | D, { true, true, false, false, false } },
-		{ F | S, { true, false, true, true, true } },
-		{ S | D, { false, true, true, true, true } },
-		{ F | D | S, { true, true, true, true, true } },
-		{ N | F, { false, false, false, false, false } },
+	    {0, {true, true, false, false, false}},
+	    {N, {false, false, false, false, false}},
+	    {F, {true, false, false, false, false}},
+	    {D, {false, true, false, false, false}},
+	    {S, {false, false, true, true, true}},
+	    {F | D, {true, true, false, false, false}},
+	    {F | S, {true, false, true, true, true}},
+	    {S | D, {false, true, true, true, true}},
+	    {F | D | S, {true, true, true, true, true}},
+	    {N | F, {false, false, false, false, false}},
 	};
-	static const enum dsn_action act[5] = { DSN_FAILED, DSN_DELAYED, DSN_DELIVERED,
-		DSN_RELAYED, DSN_EXPANDED };
-	size_t	i, j;
-	bool	good;
+	static const enum dsn_action act[5] = {
+	    DSN_FAILED, DSN_DELAYED, DSN_DELIVERED, DSN_RELAYED, DSN_EXPANDED};
+	size_t i, j;
+	bool good;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		good = true;

@@ -22,8 +22,8 @@ static uint32_t
 crc_bitwise(const uint8_t *p, size_t n)
 {
 	uint32_t c = 0xffffffffu;
-	size_t	 i;
-	int	 k;
+	size_t i;
+	int k;
 
 	for (i = 0; i < n; i++) {
 		c ^= p[i];
@@ -57,8 +57,8 @@ put_file(int fd, const void *p, size_t n)
 }
 
 struct sink {
-	uint8_t	*p;
-	size_t	 len, cap;
+	uint8_t *p;
+	size_t len, cap;
 };
 
 static int
@@ -90,8 +90,8 @@ fail_fn(void *arg, const void *p, size_t n)
 static void
 mk_env(struct queue_env *e, size_t nrcpt)
 {
-	char	a[64];
-	size_t	i;
+	char a[64];
+	size_t i;
 
 	memset(e, 0, sizeof(*e));
 	snprintf(e->id, sizeof(e->id), "0123456789abcdef");
@@ -106,7 +106,7 @@ mk_env(struct queue_env *e, size_t nrcpt)
 	for (i = 0; i < nrcpt; i++) {
 		snprintf(a, sizeof(a), "user%zu@example.net", i);
 		if (queue_env_add_rcpt(e, a, SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY,
-		    i == 0 ? "rfc822;orig@example.net" : NULL) == -1) {
+			i == 0 ? "rfc822;orig@example.net" : NULL) == -1) {
 			printf("Bail out! add_rcpt\n");
 			exit(1);
 		}
@@ -115,14 +115,13 @@ mk_env(struct queue_env *e, size_t nrcpt)
 
 /* Writes env + body through the writer in chunks of `chunk` octets; returns the bytes. */
 static uint8_t *
-write_file(const struct queue_env *e, const uint8_t *body, size_t blen, size_t chunk,
-    size_t *flen)
+write_file(const struct queue_env *e, const uint8_t *body, size_t blen, size_t chunk, size_t *flen)
 {
-	static struct queue_w	w;
-	int			fd = fresh_fd();
-	size_t			off, k;
-	off_t			end;
-	uint8_t			*out;
+	static struct queue_w w;
+	int fd = fresh_fd();
+	size_t off, k;
+	off_t end;
+	uint8_t *out;
 
 	queue_w_init(&w, fd);
 	queue_w_env(&w, e);
@@ -152,8 +151,8 @@ read_bytes(int fd, const void *p, size_t n, struct queue_env *e)
 
 /* A file built by hand, record by record, with a correct END unless told otherwise. */
 struct hand {
-	uint8_t	b[200000];
-	size_t	len;
+	uint8_t b[200000];
+	size_t len;
 	uint64_t octets;
 };
 
@@ -181,8 +180,8 @@ static void
 h_end(struct hand *h)
 {
 	uint32_t crc = queue_crc32c(0, h->b, h->len);
-	uint8_t	 e[12];
-	int	 i;
+	uint8_t e[12];
+	int i;
 
 	for (i = 0; i < 8; i++)
 		e[i] = (uint8_t)(h->octets >> (56 - 8 * i));
@@ -208,10 +207,13 @@ static void
 h_rcpt(struct hand *h, const char *addr)
 {
 	uint8_t r[600];
-	size_t	n = strlen(addr);
+	size_t n = strlen(addr);
 
 	memcpy(r, addr, n);
-	memcpy(r + n, "\0" "4\0", 3);
+	memcpy(r + n,
+	    "\0"
+	    "4\0",
+	    3);
 	h_rec(h, QR_RCPT, r, n + 3);
 }
 
@@ -220,9 +222,9 @@ h_rcpt(struct hand *h, const char *addr)
 static void
 t_crc(void)
 {
-	uint8_t	 b[32], big[4099];
-	size_t	 i, n, a;
-	bool	 same = true;
+	uint8_t b[32], big[4099];
+	size_t i, n, a;
+	bool same = true;
 
 	is_int(queue_crc32c(0, "123456789", 9), 0xe3069283u, "CRC-32C check value");
 	memset(b, 0, sizeof(b));
@@ -252,9 +254,9 @@ t_crc(void)
 static void
 t_ids(void)
 {
-	char	a[QUEUE_ID_LEN + 1], b[QUEUE_ID_LEN + 1];
-	size_t	i;
-	bool	all = true;
+	char a[QUEUE_ID_LEN + 1], b[QUEUE_ID_LEN + 1];
+	size_t i;
+	bool all = true;
 
 	for (i = 0; i < 1000; i++) {
 		queue_id_new(a);
@@ -276,13 +278,13 @@ t_ids(void)
 static void
 t_roundtrip(void)
 {
-	struct queue_env	e, r;
-	struct sink		s = { 0 };
-	uint8_t			*body, *f;
-	size_t			blen = 200000, flen, i;
-	static const size_t	chunks[] = { 1, 7, 998, 65531, 65536, 300000 };
-	int			fd;
-	bool			good;
+	struct queue_env e, r;
+	struct sink s = {0};
+	uint8_t *body, *f;
+	size_t blen = 200000, flen, i;
+	static const size_t chunks[] = {1, 7, 998, 65531, 65536, 300000};
+	int fd;
+	bool good;
 
 	body = malloc(blen);
 	for (i = 0; i < blen; i++)
@@ -313,8 +315,8 @@ t_roundtrip(void)
 			if (r.nrcpt == 3) {
 				is_str(r.rcpt[0].addr, "user0@example.net", "rcpt 0");
 				is_str(r.rcpt[2].addr, "user2@example.net", "rcpt 2");
-				is_int(r.rcpt[1].notify,
-				    SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY, "notify");
+				is_int(r.rcpt[1].notify, SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY,
+				    "notify");
 				is_str(r.rcpt[0].orcpt, "rfc822;orig@example.net", "orcpt");
 				is_str(r.rcpt[1].orcpt, "", "no orcpt");
 			}
@@ -359,13 +361,13 @@ t_roundtrip(void)
 static void
 t_damage(void)
 {
-	struct queue_env	 e, r;
-	uint8_t			 body[300], *f, *g;
-	size_t			 flen, i, cut, nbad = 0;
-	static const uint8_t	 masks[] = { 0x01, 0x80, 0xff, 0x20 };
-	enum queue_read_res	 res;
-	bool			 all = true, never_ok = true;
-	int			 fd = fresh_fd(), m;
+	struct queue_env e, r;
+	uint8_t body[300], *f, *g;
+	size_t flen, i, cut, nbad = 0;
+	static const uint8_t masks[] = {0x01, 0x80, 0xff, 0x20};
+	enum queue_read_res res;
+	bool all = true, never_ok = true;
+	int fd = fresh_fd(), m;
 
 	for (i = 0; i < sizeof(body); i++)
 		body[i] = (uint8_t)(i % 50 == 49 ? '\n' : i % 50 == 48 ? '\r' : 'a' + i % 26);
@@ -400,8 +402,7 @@ t_damage(void)
 			queue_env_clear(&r);
 		}
 	}
-	ok(never_ok, "%zu flipped octets (x4 masks) all detected (%zu BAD, rest TORN)", flen,
-	    nbad);
+	ok(never_ok, "%zu flipped octets (x4 masks) all detected (%zu BAD, rest TORN)", flen, nbad);
 	/* Trailing octets after END. */
 	g = realloc(g, flen + 1);
 	memcpy(g, f, flen);
@@ -412,8 +413,8 @@ t_damage(void)
 
 	/* A large file: truncation around every record boundary and on a stride. */
 	{
-		uint8_t	*big = malloc(150000);
-		size_t	 off, rl;
+		uint8_t *big = malloc(150000);
+		size_t off, rl;
 
 		for (i = 0; i < 150000; i++)
 			big[i] = (uint8_t)(i % 64 == 63 ? '\n' : i % 64 == 62 ? '\r' : 'x');
@@ -435,8 +436,10 @@ t_damage(void)
 			if (queue_file_read(fd, &r, NULL, NULL) != QUEUE_READ_TORN)
 				all = false;
 		}
-		ok(all, "150 KB file (%zu octets, 3 DATA records): cuts near every record "
-		    "boundary and every 997 octets are TORN", flen);
+		ok(all,
+		    "150 KB file (%zu octets, 3 DATA records): cuts near every record "
+		    "boundary and every 997 octets are TORN",
+		    flen);
 		free(big);
 		free(f);
 	}
@@ -447,12 +450,12 @@ t_damage(void)
 static void
 t_hand(void)
 {
-	static struct hand	h;
-	struct queue_env	r;
-	int			fd = fresh_fd();
-	static uint8_t		big[QUEUE_REC_MAX + 1];
-	char			s[600];
-	size_t			i;
+	static struct hand h;
+	struct queue_env r;
+	int fd = fresh_fd();
+	static uint8_t big[QUEUE_REC_MAX + 1];
+	char s[600];
+	size_t i;
 
 	h_head(&h);
 	h_rcpt(&h, "x@y.example");
@@ -462,48 +465,61 @@ t_hand(void)
 	is_int(r.rcpt[0].notify, 4, "notify parsed");
 	queue_env_clear(&r);
 
-#define BAD_CASE(desc, want, ...)                                                   \
-	do {                                                                        \
-		h_head(&h);                                                         \
-		__VA_ARGS__;                                                        \
-		h_end(&h);                                                          \
-		is_int(read_bytes(fd, h.b, h.len, &r), want, desc);                 \
-		queue_env_clear(&r);                                                \
+#define BAD_CASE(desc, want, ...)                                                                  \
+	do {                                                                                       \
+		h_head(&h);                                                                        \
+		__VA_ARGS__;                                                                       \
+		h_end(&h);                                                                         \
+		is_int(read_bytes(fd, h.b, h.len, &r), want, desc);                                \
+		queue_env_clear(&r);                                                               \
 	} while (0)
 
 	BAD_CASE("unknown record type is BAD", QUEUE_READ_BAD, h_rcpt(&h, "x@y");
-	    h_str(&h, 'Z', "what"));
+		 h_str(&h, 'Z', "what"));
 	BAD_CASE("oversize record is BAD", QUEUE_READ_BAD, h_rcpt(&h, "x@y");
-	    h_rec(&h, QR_DATA, big, sizeof(big)));
+		 h_rec(&h, QR_DATA, big, sizeof(big)));
 	BAD_CASE("record of exactly QUEUE_REC_MAX is fine", QUEUE_READ_OK, h_rcpt(&h, "x@y");
-	    h_rec(&h, QR_DATA, big, QUEUE_REC_MAX));
+		 h_rec(&h, QR_DATA, big, QUEUE_REC_MAX));
 	BAD_CASE("no recipient is BAD", QUEUE_READ_BAD, h_str(&h, QR_DATA, "x"));
 	BAD_CASE("DATA before RCPT is BAD", QUEUE_READ_BAD, h_str(&h, QR_DATA, "x");
-	    h_rcpt(&h, "x@y"));
+		 h_rcpt(&h, "x@y"));
 	BAD_CASE("second FROM is BAD", QUEUE_READ_BAD, h_str(&h, QR_FROM, "c@d");
-	    h_rcpt(&h, "x@y"));
+		 h_rcpt(&h, "x@y"));
 	BAD_CASE("PARAM after RCPT is BAD", QUEUE_READ_BAD, h_rcpt(&h, "x@y");
-	    h_str(&h, QR_PARAM, "SMTPUTF8"));
+		 h_str(&h, QR_PARAM, "SMTPUTF8"));
 	BAD_CASE("unknown PARAM is BAD", QUEUE_READ_BAD, h_str(&h, QR_PARAM, "XFOO=1");
-	    h_rcpt(&h, "x@y"));
+		 h_rcpt(&h, "x@y"));
 	BAD_CASE("repeated PARAM is BAD", QUEUE_READ_BAD, h_str(&h, QR_PARAM, "SMTPUTF8");
-	    h_str(&h, QR_PARAM, "SMTPUTF8"); h_rcpt(&h, "x@y"));
-	BAD_CASE("NUL inside a string is BAD", QUEUE_READ_BAD,
-	    h_rec(&h, QR_PARAM, "SMTP\0UTF8", 9); h_rcpt(&h, "x@y"));
+		 h_str(&h, QR_PARAM, "SMTPUTF8"); h_rcpt(&h, "x@y"));
+	BAD_CASE("NUL inside a string is BAD", QUEUE_READ_BAD, h_rec(&h, QR_PARAM, "SMTP\0UTF8", 9);
+		 h_rcpt(&h, "x@y"));
 	BAD_CASE("empty recipient is BAD", QUEUE_READ_BAD, h_rcpt(&h, ""));
 	BAD_CASE("RCPT without separators is BAD", QUEUE_READ_BAD, h_str(&h, QR_RCPT, "x@y"));
 	BAD_CASE("RCPT with three NULs is BAD", QUEUE_READ_BAD,
-	    h_rec(&h, QR_RCPT, "x@y\0" "4\0o\0", 8));
+	    h_rec(&h, QR_RCPT,
+		"x@y\0"
+		"4\0o\0",
+		8));
 	BAD_CASE("RCPT notify out of range is BAD", QUEUE_READ_BAD,
-	    h_rec(&h, QR_RCPT, "x@y\0" "16\0", 7));
-	BAD_CASE("RCPT notify not a number is BAD", QUEUE_READ_BAD,
-	    h_rec(&h, QR_RCPT, "x@y\0+1\0", 7));
+	    h_rec(&h, QR_RCPT,
+		"x@y\0"
+		"16\0",
+		7));
+	BAD_CASE(
+	    "RCPT notify not a number is BAD", QUEUE_READ_BAD, h_rec(&h, QR_RCPT, "x@y\0+1\0", 7));
 	memset(s, 'a', sizeof(s));
 	BAD_CASE("recipient longer than its field is BAD", QUEUE_READ_BAD,
-	    memcpy(s + SMTP_ADDR_MAX + 1, "\0" "0\0", 3);
-	    h_rec(&h, QR_RCPT, s, SMTP_ADDR_MAX + 4));
+		 memcpy(s + SMTP_ADDR_MAX + 1,
+		     "\0"
+		     "0\0",
+		     3);
+		 h_rec(&h, QR_RCPT, s, SMTP_ADDR_MAX + 4));
 	BAD_CASE("recipient that just fits is OK", QUEUE_READ_OK,
-	    memcpy(s + SMTP_ADDR_MAX, "\0" "0\0", 3); h_rec(&h, QR_RCPT, s, SMTP_ADDR_MAX + 3));
+		 memcpy(s + SMTP_ADDR_MAX,
+		     "\0"
+		     "0\0",
+		     3);
+		 h_rec(&h, QR_RCPT, s, SMTP_ADDR_MAX + 3));
 
 	/* Header-level cases need their own prefix. */
 	memset(&h, 0, sizeof(h));
@@ -555,12 +571,12 @@ t_hand(void)
 
 	/* Many recipients: the cap is exact. */
 	{
-		struct queue_env	 e;
-		struct hand		*hb = malloc(sizeof(*hb) * 2);
-		uint8_t			*f;
-		size_t			 flen;
-		char			 a[64];
-		bool			 added = true;
+		struct queue_env e;
+		struct hand *hb = malloc(sizeof(*hb) * 2);
+		uint8_t *f;
+		size_t flen;
+		char a[64];
+		bool added = true;
 
 		mk_env(&e, 0);
 		for (i = 0; i < QUEUE_RCPT_MAX; i++) {
@@ -573,8 +589,8 @@ t_hand(void)
 		f = write_file(&e, (const uint8_t *)"x\r\n", 3, 3, &flen);
 		is_int(read_bytes(fd, f, flen, &r), QUEUE_READ_OK, "10000 recipients read back");
 		is_int(r.nrcpt, QUEUE_RCPT_MAX, "all of them");
-		ok(r.nrcpt == QUEUE_RCPT_MAX &&
-		    strcmp(r.rcpt[9999].addr, "r9999@example.com") == 0, "the last one intact");
+		ok(r.nrcpt == QUEUE_RCPT_MAX && strcmp(r.rcpt[9999].addr, "r9999@example.com") == 0,
+		    "the last one intact");
 		queue_env_clear(&r);
 		/* One more, written by hand with a valid CRC: BAD. */
 		memset(hb, 0, sizeof(*hb) * 2);
@@ -597,10 +613,10 @@ t_hand(void)
 static void
 t_writer_errors(void)
 {
-	static struct queue_w	w;
-	struct queue_env	e;
-	uint8_t			buf[100000];
-	int			fd;
+	static struct queue_w w;
+	struct queue_env e;
+	uint8_t buf[100000];
+	int fd;
 
 	fd = open("/dev/full", O_WRONLY);
 	if (fd == -1) {
@@ -611,7 +627,7 @@ t_writer_errors(void)
 	memset(buf, 'x', sizeof(buf));
 	queue_w_init(&w, fd);
 	queue_w_env(&w, &e);
-	queue_w_data(&w, buf, sizeof(buf));	/* the first flush fails here */
+	queue_w_data(&w, buf, sizeof(buf)); /* the first flush fails here */
 	ok(w.err, "error is sticky after the failed flush");
 	queue_w_data(&w, buf, 10);
 	errno = 0;

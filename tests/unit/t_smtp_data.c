@@ -492,27 +492,27 @@ static void
 hops(void)
 {
 	static const struct {
-		const char	*msg;
-		unsigned	 n;
+		const char *msg;
+		unsigned n;
 	} t[] = {
-		{ "Received: a\r\nReceived: b\r\nSubject: x\r\n\r\nbody\r\n", 2 },
-		{ "RECEIVED:a\r\nreceived :no\r\nX-Received: no\r\n\r\n", 1 },
-		{ "Subject: x\r\n\r\nReceived: in the body\r\n", 0 },
-		{ "Received: a\r\n\tReceived: folded, not a field\r\n\r\n", 1 },
-		{ "\r\nReceived: no header section\r\n", 0 },
-		{ "Received", 0 },
-		{ "Received:", 1 },
+	    {"Received: a\r\nReceived: b\r\nSubject: x\r\n\r\nbody\r\n", 2},
+	    {"RECEIVED:a\r\nreceived :no\r\nX-Received: no\r\n\r\n", 1},
+	    {"Subject: x\r\n\r\nReceived: in the body\r\n", 0},
+	    {"Received: a\r\n\tReceived: folded, not a field\r\n\r\n", 1},
+	    {"\r\nReceived: no header section\r\n", 0},
+	    {"Received", 0},
+	    {"Received:", 1},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		size_t	len = strlen(t[i].msg);
-		bool	same = true;
-		struct smtp_hops whole = { 0 };
+		size_t len = strlen(t[i].msg);
+		bool same = true;
+		struct smtp_hops whole = {0};
 
 		smtp_hops_feed(&whole, t[i].msg, len);
 		/* Every split into two feeds gives the same count. */
 		for (size_t cut = 0; cut <= len; cut++) {
-			struct smtp_hops h = { 0 };
+			struct smtp_hops h = {0};
 
 			smtp_hops_feed(&h, t[i].msg, cut);
 			smtp_hops_feed(&h, t[i].msg + cut, len - cut);

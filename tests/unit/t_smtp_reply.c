@@ -15,19 +15,28 @@
 #define S(x) x, sizeof(x) - 1
 
 struct rcase {
-	const char	*in;
-	size_t		 len;
-	int		 res;		/* of the last line fed: 1 complete, 0 more, -1 bad */
-	size_t		 bad_line;	/* res -1: the 1-based line that must fail */
-	int		 code;
-	const char	*enh;
-	const char	*text;
-	size_t		 nlines;
+	const char *in;
+	size_t len;
+	int res;         /* of the last line fed: 1 complete, 0 more, -1 bad */
+	size_t bad_line; /* res -1: the 1-based line that must fail */
+	int code;
+	const char *enh;
+	const char *text;
+	size_t nlines;
 };
 
-#define OK(in, c, e, t, n)  {S(in), 1, 0, c, e, t, n}
-#define MORE(in, c, e, t, n) {S(in), 0, 0, c, e, t, n}
-#define BAD(in, at)         {S(in), -1, at, 0, NULL, NULL, 0}
+#define OK(in, c, e, t, n)                                                                         \
+	{                                                                                          \
+		S(in), 1, 0, c, e, t, n                                                            \
+	}
+#define MORE(in, c, e, t, n)                                                                       \
+	{                                                                                          \
+		S(in), 0, 0, c, e, t, n                                                            \
+	}
+#define BAD(in, at)                                                                                \
+	{                                                                                          \
+		S(in), -1, at, 0, NULL, NULL, 0                                                    \
+	}
 
 static const struct rcase cases[] = {
     /* One line. */
@@ -38,7 +47,7 @@ static const struct rcase cases[] = {
     OK("250 2.1.0 Sender ok", 250, "2.1.0", "2.1.0 Sender ok", 1),
     OK("550 5.1.1 <x@y>: user unknown", 550, "5.1.1", "5.1.1 <x@y>: user unknown", 1),
     OK("451 4.3.0 Error: queue file write error", 451, "4.3.0",
-        "4.3.0 Error: queue file write error", 1),
+	"4.3.0 Error: queue file write error", 1),
     OK("452 4.999.999 x", 452, "4.999.999", "4.999.999 x", 1),
     OK("421 4.3.2", 421, "4.3.2", "4.3.2", 1),
     OK("354 End data with <CR><LF>.<CR><LF>", 354, "", "End data with <CR><LF>.<CR><LF>", 1),
@@ -60,7 +69,7 @@ static const struct rcase cases[] = {
     OK("250 caf\xc3\xa9", 250, "", "caf??", 1),
     /* Multiline. */
     OK("250-mx.example.org\n250-PIPELINING\n250-SIZE 10240000\n250 8BITMIME", 250, "",
-        "mx.example.org / PIPELINING / SIZE 10240000 / 8BITMIME", 4),
+	"mx.example.org / PIPELINING / SIZE 10240000 / 8BITMIME", 4),
     OK("550-5.7.1 first\n550 5.7.1 second", 550, "5.7.1", "5.7.1 first / 5.7.1 second", 2),
     OK("550-first\n550 5.7.1 second", 550, "", "first / 5.7.1 second", 2),
     OK("250-\n250", 250, "", " / ", 2),
@@ -103,8 +112,8 @@ static const struct rcase cases[] = {
 static int
 feed(struct smtp_reply *r, const char *in, size_t len, size_t *at)
 {
-	const char	*p = in, *end = in + len, *nl;
-	int		 res = -2;
+	const char *p = in, *end = in + len, *nl;
+	int res = -2;
 
 	smtp_reply_init(r);
 	*at = 0;
@@ -121,10 +130,10 @@ feed(struct smtp_reply *r, const char *in, size_t len, size_t *at)
 static void
 table(void)
 {
-	struct smtp_reply	 r;
-	const struct rcase	*c;
-	size_t			 i, at;
-	int			 res;
+	struct smtp_reply r;
+	const struct rcase *c;
+	size_t i, at;
+	int res;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		c = &cases[i];
@@ -144,10 +153,10 @@ table(void)
 static void
 limits(void)
 {
-	struct smtp_reply	 r;
-	char			 line[SMTP_REPLY_LINE_MAX + 2];
-	size_t			 i;
-	int			 res = 0;
+	struct smtp_reply r;
+	char line[SMTP_REPLY_LINE_MAX + 2];
+	size_t i;
+	int res = 0;
 
 	/* 510 octets is the longest line; 511 is refused. */
 	memset(line, 'x', sizeof(line));

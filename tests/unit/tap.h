@@ -14,8 +14,7 @@
 
 static int tap_n, tap_fail;
 
-static bool __attribute__((format(printf, 2, 3), unused))
-ok(bool cond, const char *fmt, ...)
+static bool __attribute__((format(printf, 2, 3), unused)) ok(bool cond, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -31,30 +30,28 @@ ok(bool cond, const char *fmt, ...)
 	return cond;
 }
 
-#define is_int(got, want, ...)                                                        \
-	do {                                                                          \
-		long long g_ = (long long)(got), w_ = (long long)(want);              \
-		if (!ok(g_ == w_, __VA_ARGS__))                                       \
-			printf("#   got %lld, want %lld (%s:%d)\n", g_, w_, __FILE__, \
-			    __LINE__);                                                \
+#define is_int(got, want, ...)                                                                     \
+	do {                                                                                       \
+		long long g_ = (long long)(got), w_ = (long long)(want);                           \
+		if (!ok(g_ == w_, __VA_ARGS__))                                                    \
+			printf("#   got %lld, want %lld (%s:%d)\n", g_, w_, __FILE__, __LINE__);   \
 	} while (0)
 
-#define is_str(got, want, ...)                                                      \
-	do {                                                                        \
-		const char *g_ = (got), *w_ = (want);                               \
-		if (!ok(g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0, __VA_ARGS__)) \
-			printf("#   got \"%s\", want \"%s\" (%s:%d)\n",             \
-			    g_ ? g_ : "(null)", w_ ? w_ : "(null)", __FILE__, __LINE__); \
+#define is_str(got, want, ...)                                                                     \
+	do {                                                                                       \
+		const char *g_ = (got), *w_ = (want);                                              \
+		if (!ok(g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0, __VA_ARGS__))             \
+			printf("#   got \"%s\", want \"%s\" (%s:%d)\n", g_ ? g_ : "(null)",        \
+			    w_ ? w_ : "(null)", __FILE__, __LINE__);                               \
 	} while (0)
 
-#define is_mem(got, want, n, ...)                                          \
-	do {                                                               \
-		if (!ok(memcmp((got), (want), (n)) == 0, __VA_ARGS__))     \
-			printf("#   bytes differ (%s:%d)\n", __FILE__, __LINE__); \
+#define is_mem(got, want, n, ...)                                                                  \
+	do {                                                                                       \
+		if (!ok(memcmp((got), (want), (n)) == 0, __VA_ARGS__))                             \
+			printf("#   bytes differ (%s:%d)\n", __FILE__, __LINE__);                  \
 	} while (0)
 
-static void __attribute__((format(printf, 1, 2), unused))
-diag(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2), unused)) diag(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -65,8 +62,7 @@ diag(const char *fmt, ...)
 	printf("\n");
 }
 
-static int __attribute__((unused))
-done_testing(void)
+static int __attribute__((unused)) done_testing(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_fail == 0 ? 0 : 1;
