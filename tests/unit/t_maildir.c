@@ -452,8 +452,6 @@ t_big(void)
 int
 main(void)
 {
-	char cmd[400];
-
 	if (mkdtemp(tmpdir) == NULL)
 		bail("mkdtemp");
 	snprintf(root, sizeof(root), "%s/root", tmpdir);
@@ -463,8 +461,6 @@ main(void)
 	t_refused();
 	t_temp();
 	t_big();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", tmpdir);
+	tap_rmtree(tmpdir);
 	return done_testing();
 }

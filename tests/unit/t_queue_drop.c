@@ -339,7 +339,7 @@ t_dt(void)
 int
 main(void)
 {
-	char p[400], cmd[400];
+	char p[400];
 
 	if (mkdtemp(tmpdir) == NULL)
 		bail("mkdtemp");
@@ -354,8 +354,6 @@ main(void)
 	t_fail();
 	t_rules();
 	t_dt();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", tmpdir);
+	tap_rmtree(tmpdir);
 	return done_testing();
 }

@@ -992,8 +992,6 @@ test_wanted(void)
 int
 main(void)
 {
-	char cmd[300];
-
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
 		return 1;
@@ -1007,8 +1005,6 @@ main(void)
 	test_utf8();
 	test_refusals();
 	test_wanted();
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", tmpdir);
+	tap_rmtree(tmpdir);
 	return done_testing();
 }

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_n, tap_fail;
@@ -60,6 +61,16 @@ static void __attribute__((format(printf, 1, 2), unused)) diag(const char *fmt, 
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+}
+
+/* Removes a test's temporary directory (made by mkdtemp, so its name needs no quoting). */
+static void __attribute__((unused)) tap_rmtree(const char *dir)
+{
+	char cmd[512];
+
+	if ((size_t)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir) >= sizeof(cmd) ||
+	    system(cmd) != 0)
+		diag("could not remove %s", dir);
 }
 
 static int __attribute__((unused)) done_testing(void)
