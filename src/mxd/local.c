@@ -122,15 +122,6 @@ log_target(
 	    env->id, to, orig, clock_since(env->arrival), r->dsn, status_word(r->status), r->text);
 }
 
-static bool
-has_utf8(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return true;
-	return false;
-}
-
 /* Delivers to one final local address (no more aliasing). */
 static void
 deliver_one(struct local *l, int fd, const struct queue_env *env, const char *addr,
@@ -225,7 +216,7 @@ forward_orcpt(const struct queue_rcpt *rcpt, char *out, size_t cap)
 			(void)strlcpy(out, rcpt->orcpt, cap);
 		return;
 	}
-	if (has_utf8(rcpt->addr))
+	if (!smtp_str_ascii(rcpt->addr))
 		return;
 	n = snprintf(out, cap, "rfc822;%s", rcpt->addr);
 	if (n < 0 || (size_t)n >= cap || !queue_drop_text_ok(out))
@@ -278,7 +269,7 @@ forward(struct local *l, int fd, const struct queue_env *env, const struct queue
 	memset(&fe, 0, sizeof(fe));
 	strlcpy(fe.from, env->from, sizeof(fe.from));
 	fe.body = env->body;
-	fe.smtputf8 = env->smtputf8 || has_utf8(rcpt->addr);
+	fe.smtputf8 = env->smtputf8 || !smtp_str_ascii(rcpt->addr);
 	fe.ret = env->ret;
 	if (queue_drop_text_ok(env->envid))
 		strlcpy(fe.envid, env->envid, sizeof(fe.envid));
@@ -288,7 +279,7 @@ forward(struct local *l, int fd, const struct queue_env *env, const struct queue
 			result(res, DELIVER_TEMP, "4.3.0", "cannot forward: out of memory");
 			goto out;
 		}
-		if (has_utf8(to[i]))
+		if (!smtp_str_ascii(to[i]))
 			fe.smtputf8 = true;
 	}
 	why = queue_drop_env_bad(&fe);

@@ -96,15 +96,6 @@ dsn_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static bool
-is_ascii(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
-}
-
 /*
  * Copies s into out (cap octets with the NUL) as one line of printable text. Control octets
  * (CR, LF and TAB among them) become spaces; with collapse, runs of spaces shrink to one and
@@ -470,7 +461,7 @@ addr_typed(const char *addr, bool utf8, char *out, size_t cap)
 	char a[SMTP_ADDR_MAX + 1];
 
 	dsn_clean(addr, a, sizeof(a), utf8, false);
-	(void)snprintf(out, cap, "%s; %s", is_ascii(a) ? "rfc822" : "utf-8", a);
+	(void)snprintf(out, cap, "%s; %s", smtp_str_ascii(a) ? "rfc822" : "utf-8", a);
 }
 
 /* ORCPT as stored ("rfc822;addr", decoded): "type; addr" (RFC 3464 §2.3.1), or "". */
@@ -670,7 +661,7 @@ plan_make(struct dsn_plan *pl, const char *id, const char *hostname, const struc
 		dsn_err(err, errlen, "no hostname");
 		return -1;
 	}
-	pl->utf8 = !is_ascii(orig->from);
+	pl->utf8 = !smtp_str_ascii(orig->from);
 	for (i = 0; i < n; i++) {
 		if (rcpts[i].addr == NULL || rcpts[i].addr[0] == '\0') {
 			dsn_err(err, errlen, "recipient %zu has no address", i);
@@ -678,8 +669,8 @@ plan_make(struct dsn_plan *pl, const char *id, const char *hostname, const struc
 		}
 		if (dsn_severity(rcpts[i].action) > pl->worst)
 			pl->worst = dsn_severity(rcpts[i].action);
-		if (!is_ascii(rcpts[i].addr) ||
-		    (rcpts[i].orcpt != NULL && !is_ascii(rcpts[i].orcpt)))
+		if (!smtp_str_ascii(rcpts[i].addr) ||
+		    (rcpts[i].orcpt != NULL && !smtp_str_ascii(rcpts[i].orcpt)))
 			pl->utf8 = true;
 	}
 	pl->smtputf8 = orig->smtputf8;
@@ -764,7 +755,7 @@ queue_dsn_write(int fd, const char *id, const char *hostname, const struct queue
 	(void)snprintf(env.client, sizeof(env.client), "127.0.0.1 %s", pl.host);
 	env.from[0] = '\0';
 	env.body = eightbit ? SMTP_BODY_8BITMIME : SMTP_BODY_7BIT;
-	sender8 = !is_ascii(orig->from);
+	sender8 = !smtp_str_ascii(orig->from);
 	env.smtputf8 = sender8; /* RFC 6531: a UTF-8 forward-path */
 	env.ret = SMTP_RET_NONE;
 	/* A report about a report could only go to <>: ask for none. */

@@ -145,6 +145,8 @@ size_t smtp_path_str(const struct smtp_path *, char *, size_t);
  * queue_alias.c). UTF-8 octets always compare exactly, as they are stored.
  */
 bool smtp_addr_same(const char *a, const char *b, bool fold_local);
+/* True when s holds no octet >= 0x80 (an address or parameter that needs no SMTPUTF8). */
+bool smtp_str_ascii(const char *s);
 /* RFC 5321 §4.1.2 domain or §4.1.3 address literal; used for EHLO/HELO arguments too. */
 bool smtp_domain_valid(const char *, size_t, bool utf8_ok);
 /* Well-formed UTF-8 (RFC 3629 §4: no overlongs, no surrogates, nothing above U+10FFFF). */

@@ -553,6 +553,15 @@ ascii_caseeq(const char *a, const char *b, size_t n)
 }
 
 bool
+smtp_str_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+bool
 smtp_addr_same(const char *a, const char *b, bool fold_local)
 {
 	const char *ad = strrchr(a, '@'), *bd = strrchr(b, '@');
