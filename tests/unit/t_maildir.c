@@ -22,13 +22,6 @@ static char tmpdir[] = "/tmp/t_maildir.XXXXXX";
 static char root[300];
 
 static void
-bail(const char *what)
-{
-	printf("Bail out! %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void
 mk_env(struct queue_env *e, const char *from)
 {
 	memset(e, 0, sizeof(*e));
@@ -37,7 +30,7 @@ mk_env(struct queue_env *e, const char *from)
 	snprintf(e->client, sizeof(e->client), "127.0.0.1 localhost");
 	snprintf(e->from, sizeof(e->from), "%s", from);
 	if (queue_env_add_rcpt(e, "User@Example.ORG", 0, NULL) == -1)
-		bail("add_rcpt");
+		tap_bail("add_rcpt");
 }
 
 /* A queue file (unlinked, open for reading) holding body; split > 0 forces a DATA record
@@ -53,7 +46,7 @@ mk_queue(const struct queue_env *e, const char *body, size_t len, size_t split)
 	snprintf(p, sizeof(p), "%s/qf", tmpdir);
 	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd == -1)
-		bail("queue file");
+		tap_bail("queue file");
 	(void)unlink(p);
 	queue_w_init(&w, fd);
 	queue_w_env(&w, e);
@@ -69,7 +62,7 @@ mk_queue(const struct queue_env *e, const char *body, size_t len, size_t split)
 	} else
 		queue_w_data(&w, body, len);
 	if (queue_w_end(&w) == -1)
-		bail("queue_w_end");
+		tap_bail("queue_w_end");
 	(void)lseek(fd, 5, SEEK_SET); /* maildir_deliver must not care */
 	return fd;
 }
@@ -362,20 +355,20 @@ t_temp(void)
 	/* A planted symlink below the root is not followed. */
 	snprintf(other, sizeof(other), "%s/elsewhere", tmpdir);
 	if (mkdir(other, 0700) == -1)
-		bail("mkdir");
+		tap_bail("mkdir");
 	snprintf(link, sizeof(link), "%s/example.org/evil", root);
 	if (symlink(other, link) == -1)
-		bail("symlink");
+		tap_bail("symlink");
 	rc = maildir_deliver(
 	    root, "example.org", "evil", fd, &e, "evil@example.org", "h", &res, false);
 	ok(rc == -1 && res.status == DELIVER_TEMP, "symlinked maildir: TEMP (%s)", res.text);
 	is_int(count_entries(other), 0, "nothing written through the link");
 	snprintf(dir, sizeof(dir), "%s/example.org/lnk", root);
 	if (mkdir(dir, 0700) == -1)
-		bail("mkdir");
+		tap_bail("mkdir");
 	snprintf(dir, sizeof(dir), "%s/example.org/lnk/new", root);
 	if (symlink(other, dir) == -1)
-		bail("symlink");
+		tap_bail("symlink");
 	rc = maildir_deliver(
 	    root, "example.org", "lnk", fd, &e, "lnk@example.org", "h", &res, false);
 	ok(rc == -1 && res.status == DELIVER_TEMP, "symlinked new/: TEMP");
@@ -386,7 +379,7 @@ t_temp(void)
 	/* A read-only root: as root, DAC does not stop us, so the child drops to nobody. */
 	snprintf(dir, sizeof(dir), "%s/ro", tmpdir);
 	if (mkdir(dir, 0555) == -1)
-		bail("mkdir ro");
+		tap_bail("mkdir ro");
 	pid = fork();
 	if (pid == 0) {
 		if (geteuid() == 0 && (setgid(65534) == -1 || setuid(65534) == -1))
@@ -403,7 +396,7 @@ t_temp(void)
 	/* A torn queue file is never delivered, and leaves nothing in tmp/. */
 	fd = mk_queue(&e, "Subject: torn\r\n\r\nbody\r\n", 23, 0);
 	if (ftruncate(fd, lseek(fd, 0, SEEK_END) - 1) == -1)
-		bail("ftruncate");
+		tap_bail("ftruncate");
 	rc =
 	    maildir_deliver(root, "example.org", "torn", fd, &e, "t@example.org", "h", &res, false);
 	ok(rc == -1 && res.status == DELIVER_TEMP && strcmp(res.dsn, "4.3.0") == 0,
@@ -453,10 +446,10 @@ int
 main(void)
 {
 	if (mkdtemp(tmpdir) == NULL)
-		bail("mkdtemp");
+		tap_bail("mkdtemp");
 	snprintf(root, sizeof(root), "%s/root", tmpdir);
 	if (mkdir(root, 0700) == -1)
-		bail("mkdir root");
+		tap_bail("mkdir root");
 	t_deliver();
 	t_refused();
 	t_temp();

@@ -25,13 +25,6 @@
 static char tmpdir[] = "/tmp/t_queue_drop.XXXXXX";
 static char spool[300];
 
-static void
-bail(const char *what)
-{
-	printf("Bail out! %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 /* Entries of spool/SUB, dot files included. */
 static int
 count(const char *sub)
@@ -63,7 +56,7 @@ mk_env(struct queue_env *e)
 	if (queue_env_add_rcpt(e, "a@example.net", SMTP_NOTIFY_FAILURE, "rfc822;x@example.test") ==
 		-1 ||
 	    queue_env_add_rcpt(e, "b@example.net", 0, NULL) == -1)
-		bail("add_rcpt");
+		tap_bail("add_rcpt");
 }
 
 struct body {
@@ -150,7 +143,7 @@ t_write(void)
 	d = queue_drop_open(spool, QUEUE_DROP_OWNER, &e, name, &r, err, sizeof(err));
 	ok(d != NULL && r == QUEUE_DROP_OK, "owner: open");
 	if (d == NULL)
-		bail(err);
+		tap_bail(err);
 	ok(term_blocked(), "owner: SIGTERM blocked while the file is written");
 	is_int(count("tmp"), 1, "owner: the temporary file is in tmp/");
 	is_int(count("maildrop"), 0, "owner: nothing in maildrop/ yet");
@@ -191,7 +184,7 @@ t_fail(void)
 	lim = old;
 	lim.rlim_cur = 100000;
 	if (setrlimit(RLIMIT_FSIZE, &lim) == -1)
-		bail("setrlimit");
+		tap_bail("setrlimit");
 	for (int f = 0; f < 2; f++) {
 		errno = 0;
 		r = queue_drop(
@@ -318,7 +311,7 @@ t_dt(void)
 	n = 100000;
 	big = malloc(sizeof(head) + n + sizeof(tail));
 	if (big == NULL)
-		bail("malloc");
+		tap_bail("malloc");
 	memcpy(big, head, sizeof(head) - 1);
 	memset(big + sizeof(head) - 1, 'a', n);
 	memcpy(big + sizeof(head) - 1 + n, tail, sizeof(tail));
@@ -342,14 +335,14 @@ main(void)
 	char p[400];
 
 	if (mkdtemp(tmpdir) == NULL)
-		bail("mkdtemp");
+		tap_bail("mkdtemp");
 	snprintf(spool, sizeof(spool), "%s/spool", tmpdir);
 	snprintf(p, sizeof(p), "%s/maildrop", spool);
 	if (mkdir(spool, 0711) == -1 || mkdir(p, 01733) == -1)
-		bail("mkdir maildrop");
+		tap_bail("mkdir maildrop");
 	snprintf(p, sizeof(p), "%s/tmp", spool);
 	if (mkdir(p, 0700) == -1)
-		bail("mkdir tmp");
+		tap_bail("mkdir tmp");
 	t_write();
 	t_fail();
 	t_rules();

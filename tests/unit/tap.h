@@ -6,6 +6,7 @@
 #ifndef TESTS_TAP_H
 #define TESTS_TAP_H
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -61,6 +62,13 @@ static void __attribute__((format(printf, 1, 2), unused)) diag(const char *fmt, 
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+}
+
+/* TAP's "Bail out!" with what failed and errno's text; the test stops. */
+static void __attribute__((unused, noreturn)) tap_bail(const char *what)
+{
+	printf("Bail out! %s: %s\n", what, strerror(errno));
+	exit(1);
 }
 
 /* Removes a test's temporary directory (made by mkdtemp, so its name needs no quoting). */
