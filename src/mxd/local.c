@@ -22,8 +22,8 @@
  *      forwards again at the next attempt (at least once, never lost).
  *
  * The result of the recipient: TEMP if any target was TEMP (the whole expansion is tried
- * again), else OK if any target was delivered or forwarded (a PERM target is logged, not
- * bounced), else the PERM.
+ * again), else OK if any target was delivered or forwarded (the targets that failed for
+ * good then get a DSN of their own: fail_notify), else the PERM.
  *
  * Duplicates (Postfix local's per-delivery filter): within one job (one message, up to
  * IPC_RCPT_MAX of its recipients) a remote target is forwarded once. A later recipient
@@ -64,6 +64,13 @@
 
 enum target_kind { TARGET_LOCAL, TARGET_REMOTE, TARGET_BAD };
 
+/* An alias target that failed for good (its address points into local.targets). */
+struct local_fail {
+	const char *addr;
+	char dsn[12];
+	char text[240];
+};
+
 /* A remote target forwarded in this job, and the copy that carries it. */
 struct local_sent {
 	char addr[SMTP_ADDR_MAX + 1];
@@ -75,8 +82,10 @@ struct local {
 	struct conf *conf;
 	struct alias_map *aliases;
 	char targets[LOCAL_TARGETS_MAX][SMTP_ADDR_MAX + 1];
-	uint8_t kind[LOCAL_TARGETS_MAX]; /* enum target_kind */
-	struct local_sent *sent;         /* this job's, emptied by local_request */
+	uint8_t kind[LOCAL_TARGETS_MAX];           /* enum target_kind */
+	struct local_fail fail[LOCAL_TARGETS_MAX]; /* this recipient's targets failed for good */
+	size_t nfail;
+	struct local_sent *sent; /* this job's, emptied by local_request */
 	size_t nsent, sentcap;
 };
 
@@ -356,6 +365,70 @@ sent_add(struct local *l, char *const *to, size_t n, const char *as)
 	}
 }
 
+/* Notes a target of the recipient being delivered that failed for good. */
+static void
+fail_add(struct local *l, const char *addr, const struct deliver_result *r)
+{
+	struct local_fail *f;
+
+	if (l->nfail >= LOCAL_TARGETS_MAX)
+		return;
+	f = &l->fail[l->nfail++];
+	f->addr = addr;
+	strlcpy(f->dsn, r->dsn, sizeof(f->dsn));
+	strlcpy(f->text, r->text, sizeof(f->text));
+}
+
+/*
+ * Some targets of rcpt's alias failed for good while others took the message, so the
+ * recipient is reported delivered and the queue manager sends no failure DSN: we send one
+ * for those targets ourselves (RFC 3464, as Postfix's local does for each failed address
+ * of an expansion), through the maildrop like a forward (QUEUE_DROP_RAW: queue_dsn_write
+ * writes the whole file). Never for the null sender (RFC 3461 §6.2) or a NOTIFY without
+ * FAILURE. If it cannot be written the failure stays in the log only: the recipient's
+ * other targets have the message, and trying the whole expansion again would give it to
+ * them twice.
+ */
+static void
+fail_notify(struct local *l, int fd, const struct queue_env *env, const struct queue_rcpt *rcpt)
+{
+	struct dsn_rcpt dr[LOCAL_TARGETS_MAX];
+	struct queue_drop *d;
+	enum queue_drop_res res;
+	char orcpt[sizeof(rcpt->orcpt)], name[QUEUE_ID_LEN + 1], err[512];
+
+	if (l->nfail == 0 || env->from[0] == '\0' || !dsn_wanted(rcpt->notify, DSN_FAILED))
+		return;
+	forward_orcpt(rcpt, orcpt, sizeof(orcpt));
+	memset(dr, 0, sizeof(dr));
+	for (size_t i = 0; i < l->nfail; i++) {
+		dr[i].addr = l->fail[i].addr;
+		dr[i].orcpt = orcpt;
+		dr[i].action = DSN_FAILED;
+		dr[i].status = l->fail[i].dsn;
+		dr[i].diag = l->fail[i].text;
+		dr[i].last_attempt = time(NULL);
+	}
+	d = queue_drop_open(
+	    l->conf->spool, QUEUE_DROP_OWNER | QUEUE_DROP_RAW, NULL, name, &res, err, sizeof(err));
+	if (d == NULL) {
+		log_warnx("%s: notification for %s not written: %s", env->id, rcpt->addr, err);
+		return;
+	}
+	if (queue_dsn_write(queue_drop_fd(d), name, l->conf->hostname, env, fd, dr, l->nfail,
+		time(NULL), err, sizeof(err)) == -1) {
+		queue_drop_abort(d);
+		log_warnx("%s: notification for %s not written: %s", env->id, rcpt->addr, err);
+		return;
+	}
+	if (queue_drop_commit(d, err, sizeof(err)) != QUEUE_DROP_OK) {
+		log_warnx("%s: notification for %s not written: %s", env->id, rcpt->addr, err);
+		return;
+	}
+	log_info("%s: sender non-delivery notification for %zu target(s) of <%s>: maildrop/%s",
+	    env->id, l->nfail, rcpt->addr, name);
+}
+
 /* --- one recipient ---------------------------------------------------------------------- */
 
 static void
@@ -392,6 +465,7 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const struct 
 	}
 	memset(&perm, 0, sizeof(perm));
 	memset(&temp, 0, sizeof(temp));
+	l->nfail = 0;
 	/* Every target as a full address, sorted into local, remote and unusable. */
 	for (size_t i = 0; i < n; i++) {
 		if (strchr(l->targets[i], '@') == NULL)
@@ -413,8 +487,10 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const struct 
 		}
 		if (l->kind[i] == TARGET_REMOTE)
 			remote[nremote++] = l->targets[i];
-		else if (l->kind[i] == TARGET_BAD)
+		else if (l->kind[i] == TARGET_BAD) {
 			log_target(env, l->targets[i], addr, &perm);
+			fail_add(l, l->targets[i], &perm);
+		}
 	}
 	if (nremote > 0) {
 		switch (forward_loop(fd, addr)) {
@@ -439,6 +515,7 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const struct 
 			is_temp = true;
 		} else {
 			perm = r;
+			fail_add(l, l->targets[i], &r);
 		}
 	}
 	memset(&fwd, 0, sizeof(fwd));
@@ -481,6 +558,8 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const struct 
 			is_temp = true;
 		} else if (fwd.status == DELIVER_PERM) {
 			perm = fwd;
+			for (size_t i = 0; i < nremote; i++)
+				fail_add(l, remote[i], &fwd);
 		}
 	}
 	/*
@@ -518,6 +597,9 @@ deliver_rcpt(struct local *l, int fd, const struct queue_env *env, const struct 
 		res->action = DELIVER_ACTION_NONE;
 	else if (res->status == DELIVER_OK && n > 1)
 		res->action = DELIVER_ACTION_EXPANDED;
+	/* Delivered, with targets that failed for good: they get their own DSN. */
+	if (res->status == DELIVER_OK)
+		fail_notify(l, fd, env, rcpt);
 }
 
 static void

@@ -124,6 +124,7 @@ uint32_t queue_crc32c(uint32_t crc, const void *, size_t);
  * SIGQUIT are blocked from open to commit or abort.
  */
 #define QUEUE_DROP_OWNER 0x01
+#define QUEUE_DROP_RAW   0x02 /* the caller writes the whole queue file on queue_drop_fd() */
 enum queue_drop_res {
 	QUEUE_DROP_OK,
 	QUEUE_DROP_NOCREATE, /* the file cannot be created: no directory, no permission,
@@ -132,12 +133,14 @@ enum queue_drop_res {
 };
 struct queue_drop;
 /*
- * Creates the temporary file and writes env into it; env->id becomes NAME (also in name)
- * and env->arrival now. Returns a handle that queue_drop_commit() or queue_drop_abort()
+ * Creates the temporary file and writes env into it (with QUEUE_DROP_RAW: nothing, env may
+ * be NULL, and the caller writes a complete queue file, END included, on queue_drop_fd(),
+ * as queue_dsn_write() does); env->id becomes NAME (also in name) and env->arrival now. Returns a handle that queue_drop_commit() or queue_drop_abort()
  * ends and frees, or NULL with *res, the reason in err and errno set.
  */
 struct queue_drop *queue_drop_open(const char *spool, unsigned flags, struct queue_env *env,
     char name[QUEUE_ID_LEN + 1], enum queue_drop_res *res, char *err, size_t errlen);
+int queue_drop_fd(const struct queue_drop *);
 /* Appends message octets (CRLF lines, not dot-stuffed); errors show at the commit. */
 void queue_drop_data(struct queue_drop *, const void *, size_t);
 /* END record, fsync, rename to maildrop/NAME, fsync maildrop/. OK, or FAIL with err/errno. */

@@ -166,12 +166,20 @@ queue_drop_open(const char *spool, unsigned flags, struct queue_env *env,
 		drop_fail(d);
 		return NULL;
 	}
+	*res = QUEUE_DROP_OK;
+	if (flags & QUEUE_DROP_RAW)
+		return d;
 	env->arrival = time(NULL); /* pickup sets its own; this is for the record */
 	strlcpy(env->id, name, sizeof(env->id));
 	queue_w_init(&d->w, d->fd);
 	queue_w_env(&d->w, env);
-	*res = QUEUE_DROP_OK;
 	return d;
+}
+
+int
+queue_drop_fd(const struct queue_drop *d)
+{
+	return d->fd;
 }
 
 void
@@ -185,7 +193,7 @@ queue_drop_commit(struct queue_drop *d, char *err, size_t errlen)
 {
 	int dfd, saved;
 
-	if (queue_w_end(&d->w) == -1) {
+	if (!(d->flags & QUEUE_DROP_RAW) && queue_w_end(&d->w) == -1) {
 		(void)snprintf(err, errlen, "writing %s: %s", d->tmp, strerror(errno));
 		goto fail;
 	}

@@ -42,6 +42,7 @@ postmaster: root
 root:       boss@remote.test
 multi:      m1@remote.test, m2@remote.test
 team:       t1@remote.test, t2@remote.test
+partial:    partial, a..b@remote.test
 share1:     shared@remote.test
 share2:     shared@REMOTE.test, s2@remote.test
 share3:     shared@remote.test
@@ -270,6 +271,29 @@ assert re.search(r"^Final-Recipient: rfc822; ?team@example\.test$", blocks[0], r
 assert "Action: expanded" in blocks[0], blocks[0]
 EOF
 ok $? "nested: one success DSN from us, for team only: Action: expanded" || log_show "notification"
+
+# --- a target that fails for good beside one that takes it: its own DSN (RFC 3464) --------------
+send Q_PART "$SENDER" partial partial@example.test
+md_wait "$(md_dir example.test partial)" 1 $WAIT
+ok $? "partial: the local target has it"
+log_wait "^.*$Q_PART: to=<a\\.\\.b@remote\\.test>, orig_to=<partial@example\\.test>, relay=local, .*dsn=5\\.1\\.3, status=bounced" $WAIT
+ok $? "partial: the unusable target is logged bounced 5.1.3" || log_show "$Q_PART"
+log_wait "^.*$Q_PART: sender non-delivery notification for 1 target\\(s\\) of <partial@example\\.test>: maildrop/[0-9a-f]{16}\$" $WAIT
+ok $? "partial: the local agent sends a notification for it" || log_show "$Q_PART"
+f=$(dsn_wait "$BOUNCES" "a..b@remote.test" $WAIT)
+python3 - "${f:-/nonexistent}" <<'EOF'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read().replace("\r\n", "\n")
+blocks = [b for b in text.split("\n\n") if "Final-Recipient:" in b]
+assert len(blocks) == 1, blocks
+b = blocks[0]
+assert re.search(r"^Final-Recipient: rfc822; ?a\.\.b@remote\.test$", b, re.M), b
+assert re.search(r"^Original-Recipient: rfc822; ?partial@example\.test$", b, re.M), b
+assert re.search(r"^Action: failed$", b, re.M) and re.search(r"^Status: 5\.1\.3$", b, re.M), b
+assert "end-of-test-message partial" in text or "X-Test-Tag: partial" in text, "no original"
+EOF
+ok $? "partial: the sender gets Action failed, 5.1.3, for a..b@remote.test, ORCPT partial@" ||
+    sed 's/^/#   /' "${f:-/dev/null}" | head -40
 
 # --- a real loop: the forwarded copy comes back ------------------------------------------------
 # The remote side forwards to fwd@example.test again: send the sink's copy of fwd1 (without the

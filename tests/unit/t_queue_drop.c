@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "queue/queue.h"
 #include "tap.h"
 
@@ -165,6 +167,28 @@ t_write(void)
 	queue_drop_abort(NULL);
 	ok(!term_blocked(), "abort: the signal mask is restored");
 	queue_env_clear(&e);
+
+	/* QUEUE_DROP_RAW: the caller writes the whole queue file on the fd (as a DSN is). */
+	{
+		struct queue_w w;
+		struct queue_env e2;
+
+		d = queue_drop_open(
+		    spool, QUEUE_DROP_OWNER | QUEUE_DROP_RAW, NULL, name, &r, err, sizeof(err));
+		ok(d != NULL && r == QUEUE_DROP_OK, "raw: open without an envelope");
+		if (d == NULL)
+			tap_bail(err);
+		is_int((int)lseek(queue_drop_fd(d), 0, SEEK_END), 0, "raw: nothing written for us");
+		mk_env(&e2);
+		strlcpy(e2.id, name, sizeof(e2.id));
+		queue_w_init(&w, queue_drop_fd(d));
+		queue_w_env(&w, &e2);
+		queue_w_data(&w, msg, strlen(msg));
+		is_int(queue_w_end(&w), 0, "raw: our own END record");
+		is_int(queue_drop_commit(d, err, sizeof(err)), QUEUE_DROP_OK, "raw: commit");
+		check_file(name, 0600, msg, "raw");
+		queue_env_clear(&e2);
+	}
 }
 
 static void
