@@ -97,22 +97,6 @@ only_file(const char *dir, char *name, size_t namelen, char *buf, size_t cap)
 	return got;
 }
 
-static int
-count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* The string with non-printable octets as \xNN, for test names. */
 static const char *
 vis(const char *s, char *buf, size_t cap)
@@ -182,7 +166,7 @@ t_deliver(void)
 	snprintf(dir, sizeof(dir), "%s/example.org/user/new/%s", root, name);
 	ok(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0600, "message mode 0600");
 	snprintf(dir, sizeof(dir), "%s/example.org/user/tmp", root);
-	is_int(count_entries(dir), 0, "tmp/ is empty");
+	is_int(tap_dir_entries(dir), 0, "tmp/ is empty");
 	snprintf(dir, sizeof(dir), "%s/example.org/user/cur", root);
 	ok(stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700,
 	    "cur/ created 0700");
@@ -194,7 +178,7 @@ t_deliver(void)
 	    root, "example.org", "USER", fd, &e, "USER@example.org", "h", &res, false);
 	is_int(rc, 0, "second delivery, local part in upper case");
 	snprintf(dir, sizeof(dir), "%s/example.org/user/new", root);
-	is_int(count_entries(dir), 2, "same mailbox, two files");
+	is_int(tap_dir_entries(dir), 2, "same mailbox, two files");
 	close(fd);
 
 	/* Null sender, and CRLF split across DATA records, lone CR kept, no final CRLF. */
@@ -233,7 +217,7 @@ t_deliver(void)
 	rc = maildir_deliver(
 	    root, "example.org", "two", fd, &e, "two@example.org", "h", &res, false);
 	is_int(rc, 0, "a repeated delivery reports success");
-	is_int(count_entries(dir), 1, "... and leaves one file");
+	is_int(tap_dir_entries(dir), 1, "... and leaves one file");
 	ok(strstr(res.text, "already") != NULL, "... saying it was already there: %s", res.text);
 	/* A mail reader moved it to cur/: found only when told this is a redelivery. */
 	{
@@ -244,7 +228,7 @@ t_deliver(void)
 		ok(rename(from, to) == 0, "moved to cur/ as a reader would");
 		rc = maildir_deliver(
 		    root, "example.org", "two", fd, &e, "two@example.org", "h", &res, true);
-		is_int(count_entries(dir), 0, "redelivery finds the copy in cur/: nothing new");
+		is_int(tap_dir_entries(dir), 0, "redelivery finds the copy in cur/: nothing new");
 	}
 	/* Another recipient of the same message gets its own name. */
 	(void)maildir_deliver(
@@ -267,7 +251,7 @@ t_deliver(void)
 	    root, "example.org", "Jos\xc3\xa9", fd, &e, "x@example.org", "h", &res, false);
 	is_int(rc, 0, "UTF-8 local part delivered");
 	snprintf(dir, sizeof(dir), "%s/example.org/jos\xc3\xa9/new", root);
-	is_int(count_entries(dir), 1, "in jos\xc3\xa9/new");
+	is_int(tap_dir_entries(dir), 1, "in jos\xc3\xa9/new");
 	close(fd);
 	queue_env_clear(&e);
 }
@@ -309,7 +293,7 @@ t_refused(void)
 	mk_env(&e, "s@example.org");
 	fd = mk_queue(&e, "x\r\n", 3, 0);
 	snprintf(dir, sizeof(dir), "%s/example.org", root);
-	before = count_entries(dir);
+	before = tap_dir_entries(dir);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		rc = maildir_deliver(
 		    root, bad[i].domain, bad[i].local, fd, &e, "r@example.org", "h", &res, false);
@@ -318,8 +302,8 @@ t_refused(void)
 		    vis(bad[i].local, v, sizeof(v)), bad[i].domain, bad[i].dsn, res.status,
 		    res.dsn);
 	}
-	is_int(count_entries(dir), before, "nothing created for refused local parts");
-	is_int(count_entries(root), 1, "nothing created beside example.org");
+	is_int(tap_dir_entries(dir), before, "nothing created for refused local parts");
+	is_int(tap_dir_entries(root), 1, "nothing created beside example.org");
 	memset(longname, 'a', 256);
 	longname[256] = '\0';
 	rc = maildir_deliver(root, "example.org", longname, fd, &e, "r@x", "h", &res, false);
@@ -362,7 +346,7 @@ t_temp(void)
 	rc = maildir_deliver(
 	    root, "example.org", "evil", fd, &e, "evil@example.org", "h", &res, false);
 	ok(rc == -1 && res.status == DELIVER_TEMP, "symlinked maildir: TEMP (%s)", res.text);
-	is_int(count_entries(other), 0, "nothing written through the link");
+	is_int(tap_dir_entries(other), 0, "nothing written through the link");
 	snprintf(dir, sizeof(dir), "%s/example.org/lnk", root);
 	if (mkdir(dir, 0700) == -1)
 		tap_bail("mkdir");
@@ -372,9 +356,9 @@ t_temp(void)
 	rc = maildir_deliver(
 	    root, "example.org", "lnk", fd, &e, "lnk@example.org", "h", &res, false);
 	ok(rc == -1 && res.status == DELIVER_TEMP, "symlinked new/: TEMP");
-	is_int(count_entries(other), 0, "nothing written through new/");
+	is_int(tap_dir_entries(other), 0, "nothing written through new/");
 	snprintf(dir, sizeof(dir), "%s/example.org/lnk/tmp", root);
-	is_int(count_entries(dir), 0, "its tmp/ is empty");
+	is_int(tap_dir_entries(dir), 0, "its tmp/ is empty");
 
 	/* A read-only root: as root, DAC does not stop us, so the child drops to nobody. */
 	snprintf(dir, sizeof(dir), "%s/ro", tmpdir);
@@ -390,7 +374,7 @@ t_temp(void)
 	}
 	(void)waitpid(pid, &st, 0);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "read-only root: TEMP");
-	is_int(count_entries(dir), 0, "nothing created in it");
+	is_int(tap_dir_entries(dir), 0, "nothing created in it");
 	close(fd);
 
 	/* A torn queue file is never delivered, and leaves nothing in tmp/. */
@@ -402,9 +386,9 @@ t_temp(void)
 	ok(rc == -1 && res.status == DELIVER_TEMP && strcmp(res.dsn, "4.3.0") == 0,
 	    "torn queue file: TEMP 4.3.0 (%s)", res.text);
 	snprintf(dir, sizeof(dir), "%s/example.org/torn/new", root);
-	is_int(count_entries(dir), 0, "torn: new/ empty");
+	is_int(tap_dir_entries(dir), 0, "torn: new/ empty");
 	snprintf(dir, sizeof(dir), "%s/example.org/torn/tmp", root);
-	is_int(count_entries(dir), 0, "torn: tmp/ empty");
+	is_int(tap_dir_entries(dir), 0, "torn: tmp/ empty");
 	close(fd);
 	queue_env_clear(&e);
 }

@@ -32,19 +32,9 @@ static int
 count(const char *sub)
 {
 	char p[400];
-	DIR *d;
-	struct dirent *de;
-	int n = 0;
 
 	snprintf(p, sizeof(p), "%s/%s", spool, sub);
-	d = opendir(p);
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
+	return tap_dir_entries(p);
 }
 
 static void

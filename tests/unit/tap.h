@@ -6,6 +6,7 @@
 #ifndef TESTS_TAP_H
 #define TESTS_TAP_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -62,6 +63,22 @@ static void __attribute__((format(printf, 1, 2), unused)) diag(const char *fmt, 
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+}
+
+/* Entries of dir but "." and "..", dot files included; -1 when it cannot be opened. */
+static int __attribute__((unused)) tap_dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 /* TAP's "Bail out!" with what failed and errno's text; the test stops. */
